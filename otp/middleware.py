@@ -1,0 +1,57 @@
+"""HTTP concerns shared by every response: the access log line and cache control."""
+
+import logging
+import re
+import time
+import uuid
+
+access_log = logging.getLogger("otp.access")
+
+# A client's id is echoed and logged only if it cannot smuggle anything into either.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestLogMiddleware:
+    """One structured line per request; a request id taken from X-Request-ID or made, and echoed.
+
+    The line holds method, path (no query string), status, latency, client address and request
+    id: never a header value, body, code or key.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        request_id = request.META.get("HTTP_X_REQUEST_ID", "")
+        if not _SANE_REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
+        request.request_id = request_id
+        response = self.get_response(request)
+        response.headers["X-Request-ID"] = request_id
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+                "client": request.META.get("REMOTE_ADDR", ""),
+                "request_id": request_id,
+            },
+        )
+        return response
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every /otp* response, errors included: a code must never
+    sit in a shared cache or a client's history."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/otp"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

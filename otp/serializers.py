@@ -1,0 +1,50 @@
+"""Request validation and the documented shape of every response body."""
+
+from rest_framework import serializers
+
+
+class CodeField(serializers.CharField):
+    """A JSON string taken exactly as sent.
+
+    DRF's CharField would turn the number 482910 into "482910" and trim spaces; here only a string
+    is accepted (else 400), and any string, however malformed, reaches verification and is simply
+    not a valid code.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_blank=True, trim_whitespace=False, **kwargs)
+        # Drop the NUL-character validator too: junk is a wrong code (valid: false), not a 400.
+        self.validators = []
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    otp = CodeField(help_text="The code to check: six ASCII digits.")
+
+
+# The views build these bodies as plain dicts (the hot path skips serializer overhead); these
+# classes document them, and the tests check that both agree.
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    timestamp = serializers.IntegerField(help_text="Server time, unix seconds.")
+
+
+class OtpSerializer(serializers.Serializer):
+    otp = serializers.CharField(help_text="The current code: six digits.")
+    valid_for_seconds = serializers.IntegerField(
+        help_text="Seconds until the code's 30-second window ends (1 to 30)."
+    )
+    timestamp = serializers.IntegerField(help_text="Server time the code was computed for.")
+
+
+class VerifyResultSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    timestamp = serializers.IntegerField(help_text="Server time of the check, unix seconds.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()

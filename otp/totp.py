@@ -1,0 +1,98 @@
+"""RFC 6238 TOTP arithmetic on pyotp: pure functions, the time is always an argument."""
+
+import base64
+import binascii
+import functools
+import hmac
+
+import pyotp
+
+STEP_SECONDS = 30
+DIGITS = 6
+# Many sites still issue 80-bit secrets (16 base32 characters); RFC 4226 allows 128 bits as the
+# recommended minimum but 80 as the floor, so refusing them would lock users out of those sites.
+MIN_SECRET_BITS = 80
+
+
+class InvalidSecret(ValueError):
+    """The secret is not base32 of MIN_SECRET_BITS or more; the message never holds the secret."""
+
+
+class _Totp(pyotp.TOTP):
+    """pyotp.TOTP that decodes its secret once instead of on every code."""
+
+    min_secret_length_bits = MIN_SECRET_BITS
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self._key = pyotp.TOTP.byte_secret(self)  # pyotp's own decode and length check, once
+        super().__init__(secret, digits=DIGITS, interval=STEP_SECONDS)
+
+    def byte_secret(self) -> bytes:
+        return self._key
+
+
+def normalise_secret(raw: str) -> str:
+    """Return the secret as canonical base32: no spaces, upper case, '=' padded.
+
+    Authenticator apps and websites show secrets grouped by spaces, in lower case and unpadded.
+    """
+    compact = "".join(raw.split()).upper().rstrip("=")
+    return compact + "=" * (-len(compact) % 8)
+
+
+def validate_secret(raw: str) -> str:
+    """Return the normalised secret, or raise InvalidSecret saying what is wrong with it."""
+    secret = normalise_secret(raw)
+    if secret == "":
+        raise InvalidSecret("is empty")
+    try:
+        key = base64.b32decode(secret)
+    except (binascii.Error, ValueError):
+        raise InvalidSecret("is not valid base32 (letters A-Z and digits 2-7)") from None
+    if len(key) * 8 < MIN_SECRET_BITS:
+        raise InvalidSecret(f"is {len(key) * 8} bits long; at least {MIN_SECRET_BITS} are needed")
+    return secret
+
+
+@functools.lru_cache(maxsize=64)
+def _totp(secret: str) -> _Totp:
+    # One object per secret per process: building it decodes and checks the secret.
+    return _Totp(secret)
+
+
+def time_step(at: int) -> int:
+    """The RFC 6238 counter for unix time `at`."""
+    return at // STEP_SECONDS
+
+
+def seconds_left(at: int) -> int:
+    """Whole seconds from `at` until the code of its window expires (1 to STEP_SECONDS)."""
+    return STEP_SECONDS - at % STEP_SECONDS
+
+
+def code_at(secret: str, at: int) -> str:
+    """The code for unix time `at`."""
+    return _totp(secret).generate_otp(time_step(at))
+
+
+def is_well_formed(code: str) -> bool:
+    """True for exactly DIGITS ASCII digits (str.isdigit alone also accepts e.g. Devanagari)."""
+    return len(code) == DIGITS and code.isascii() and code.isdigit()
+
+
+def matching_step(secret: str, code: str, at: int, window: int = 1) -> int | None:
+    """The time step within `window` steps of `at` whose code equals `code`, or None.
+
+    Never raises on junk input. Every candidate is compared in constant time, without an early
+    exit, so the time taken does not depend on which window matched.
+    """
+    if not is_well_formed(code):
+        return None
+    totp = _totp(secret)
+    now = time_step(at)
+    found = None
+    for step in range(max(0, now - window), now + window + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            found = step
+    return found

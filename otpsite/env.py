@@ -1,0 +1,66 @@
+"""Validating readers over django-environ: a bad value stops start-up with a message naming it."""
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class StrictEnv(environ.Env):
+    """django-environ reads values but accepts typos ("ture" is False) and `$`-proxies: not here.
+
+    Every error names the variable and the problem, never the value: a secret must not reach a log.
+    """
+
+    def secret(self, name: str, min_length: int = 1) -> str:
+        # Read raw: django-environ would treat a leading "$" as a reference to another variable.
+        value = self.ENVIRON.get(name, "")
+        if value.strip() == "":
+            raise ImproperlyConfigured(f"{name} is missing or blank")
+        if value.startswith("$"):
+            raise ImproperlyConfigured(
+                f"{name} starts with '$': an unexpanded variable? Set the secret itself"
+            )
+        if value != value.strip():
+            raise ImproperlyConfigured(f"{name} has leading or trailing whitespace")
+        if len(value) < min_length:
+            raise ImproperlyConfigured(f"{name} is shorter than {min_length} characters")
+        return value
+
+    def strict_bool(self, name: str, default: bool) -> bool:
+        value = self.ENVIRON.get(name, "").strip().lower()
+        if value == "":
+            return default
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise ImproperlyConfigured(f"{name} must be one of true/false, yes/no, on/off, 1/0")
+
+    def bounded_int(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.ENVIRON.get(name, "").strip()
+        if value == "":
+            return default
+        try:
+            number = int(value, 10)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be a whole number") from None
+        if not low <= number <= high:
+            raise ImproperlyConfigured(f"{name} must be between {low} and {high}")
+        return number
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.ENVIRON.get(name, "").strip().upper() or default
+        if value not in choices:
+            raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}")
+        return value
+
+    def nonempty_list(self, name: str, default: list[str]) -> list[str]:
+        items = [item.strip() for item in self.list(name, default=default)]
+        if not items or "" in items:
+            raise ImproperlyConfigured(f"{name} must be a comma-separated list with no empty item")
+        return items
+
+    def text(self, name: str, default: str) -> str:
+        return self.ENVIRON.get(name, "").strip() or default

@@ -1,0 +1,33 @@
+"""gunicorn settings for otp-service. HOST, PORT and WEB_CONCURRENCY come from Django settings,
+so .env and the environment are read in one place and a bad value stops the master at once."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otpsite.settings")
+
+from django.conf import settings
+
+from otpsite.startup import exit_on_configuration_error
+
+with exit_on_configuration_error():
+    _host = settings.HOST
+    bind = [f"[{_host}]:{settings.PORT}" if ":" in _host else f"{_host}:{settings.PORT}"]
+    workers = settings.WEB_CONCURRENCY
+
+wsgi_app = "otpsite.wsgi:application"
+# Load Django in the master: a bad configuration stops it before any worker forks, and the
+# workers share the loaded code.
+preload_app = True
+# Chosen from bench/ (docs/PERFORMANCE.md): sync workers answer with "Connection: close";
+# keep-alive belongs at the reverse proxy.
+worker_class = "sync"
+keepalive = 2
+timeout = 30
+# On SIGTERM, workers finish the requests they hold for up to this long.
+graceful_timeout = 20
+# gunicorn 27 otherwise opens a control socket under ~/.gunicorn shared by every instance of
+# the user; nothing here uses it.
+control_socket_disable = True
+# The app writes one JSON access line per request; gunicorn's would be a second one.
+accesslog = None
+errorlog = "-"

@@ -1,0 +1,143 @@
+"""Django settings for otp-service: the only module that reads the environment."""
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from otp.totp import InvalidSecret, validate_secret
+from otpsite.env import StrictEnv
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = StrictEnv()
+
+# The process environment wins over the file. ENV_FILE="" reads no file at all (the tests use that
+# so a developer's .env cannot leak into them).
+ENV_FILE = env.ENVIRON.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    if Path(ENV_FILE).is_file():
+        StrictEnv.read_env(ENV_FILE)
+    elif "ENV_FILE" in env.ENVIRON:
+        raise ImproperlyConfigured("ENV_FILE names a file that does not exist")
+
+# --- Secrets: no defaults, checked now so a bad value stops start-up, not the first request. ---
+API_KEY = env.secret("API_KEY", min_length=16)
+try:
+    OTP_SECRET = validate_secret(env.secret("OTP_SECRET"))
+except InvalidSecret as problem:
+    raise ImproperlyConfigured(f"OTP_SECRET {problem}") from None
+
+# --- Service ---
+HOST = env.text("HOST", "0.0.0.0")
+PORT = env.bounded_int("PORT", 8000, low=1, high=65535)
+# Two sync workers per core measured best on the 2-core reference machine: docs/PERFORMANCE.md.
+WEB_CONCURRENCY = env.bounded_int("WEB_CONCURRENCY", 4, low=1, high=64)
+ENABLE_DOCS = env.strict_bool("ENABLE_DOCS", default=False)
+LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
+# Loopback only by default: a service that hands out 2FA codes should be reachable under a name
+# only when the operator says which.
+ALLOWED_HOSTS = env.nonempty_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# --- Django ---
+# Never: the debug page shows settings and tracebacks to the client.
+DEBUG = False
+# Nothing here is signed (no sessions, cookies or password resets), so a per-process random key
+# is enough and there is no further secret to configure.
+SECRET_KEY = secrets.token_urlsafe(50)
+
+INSTALLED_APPS = [
+    "rest_framework",
+    "otp",
+]
+MIDDLEWARE = [
+    "otp.middleware.RequestLogMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "otp.middleware.NoStoreMiddleware",
+]
+if ENABLE_DOCS:
+    INSTALLED_APPS += ["django.contrib.staticfiles", "drf_spectacular", "drf_spectacular_sidecar"]
+    # Right after SecurityMiddleware, as WhiteNoise asks: the Swagger UI assets come from the app
+    # itself, so the docs work with no internet access.
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+
+ROOT_URLCONF = "otpsite.urls"
+WSGI_APPLICATION = "otpsite.wsgi.application"
+DATABASES: dict = {}
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+    }
+]
+USE_TZ = True
+TIME_ZONE = "UTC"
+# Paths are exact; a redirect to "/otp/" would only confuse scripts.
+APPEND_SLASH = False
+# A verify body is about 20 bytes; anything much larger is not a client of ours (413).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+STATIC_URL = "/static/"
+# Serve the docs assets straight from the installed apps: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # Deny by default: a view is public only when it says so.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["otp.parsers.LimitedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "otp.negotiation.JsonOnlyNegotiation",
+    "EXCEPTION_HANDLER": "otp.exceptions.json_error_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # No django.contrib.auth here: an anonymous request simply has no user.
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "otp-service",
+    "DESCRIPTION": "TOTP codes for automation: fetch the current code or verify one.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# One JSON line per event on stdout, gunicorn's own lines included (they share this config
+# because gunicorn loads the app before it forks).
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",
+        },
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        },
+        "discard": {"class": "logging.NullHandler"},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's default handlers, which would e-mail tracebacks to ADMINS.
+        "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        # 4xx lines would duplicate the access line; 5xx keep their traceback.
+        "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
+        # runserver's own access line would be a second line per request.
+        "django.server": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
+        # Its message quotes the Host header the client sent.
+        "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
+        "gunicorn.error": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
+        "gunicorn.access": {"handlers": ["discard"], "propagate": False},
+    },
+}
