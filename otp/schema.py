@@ -19,7 +19,7 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 class HmacSignatureScheme(OpenApiAuthenticationExtension):
     target_class = "otp.authentication.HmacSignatureAuthentication"
     # The three headers go together: OpenAPI models that as three schemes all required (AND).
-    name = ["ApiKey", "Timestamp", "Signature"]
+    name = ["SignedApiKey", "SignedTimestamp", "Signature"]
 
     def get_security_definition(self, auto_schema):
         return [

@@ -17,11 +17,15 @@ from otp.serializers import (
     VerifyResultSerializer,
 )
 
-UNAUTHORIZED = OpenApiResponse(
-    ErrorSerializer,
-    description="Credentials missing or wrong (one message per scheme, whatever failed).",
-    examples=[OpenApiExample("Unauthorized", {"error": "Invalid or missing API key"})],
-)
+
+def unauthorized(authentication) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description="Credentials missing or wrong: one message, whatever failed.",
+        examples=[OpenApiExample("Unauthorized", {"error": authentication.failure_message})],
+    )
+
+
 OTP_EXAMPLE = OpenApiExample(
     "Current code", {"otp": "482910", "valid_for_seconds": 18, "timestamp": 1700000012}
 )
@@ -65,7 +69,7 @@ class HealthView(APIView):
 class OtpView(ProtectedView):
     @extend_schema(
         summary="Current code",
-        responses={200: OtpSerializer, 401: UNAUTHORIZED},
+        responses={200: OtpSerializer, 401: unauthorized(ApiKeyAuthentication)},
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
@@ -81,7 +85,7 @@ class OtpSecureView(ProtectedView):
             "Like GET /otp, and the request must also carry X-Timestamp (unix seconds, within "
             "30 s of server time) and X-Signature = hex HMAC-SHA256(key=API key, msg=X-Timestamp)."
         ),
-        responses={200: OtpSerializer, 401: UNAUTHORIZED},
+        responses={200: OtpSerializer, 401: unauthorized(HmacSignatureAuthentication)},
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
@@ -101,7 +105,7 @@ class OtpVerifyView(ProtectedView):
             400: OpenApiResponse(
                 ErrorSerializer, description="Body is not JSON with a string otp."
             ),
-            401: UNAUTHORIZED,
+            401: unauthorized(ApiKeyAuthentication),
             413: OpenApiResponse(ErrorSerializer, description="Body larger than 1 KiB."),
         },
         examples=[

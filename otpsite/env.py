@@ -57,8 +57,11 @@ class StrictEnv(environ.Env):
         return value
 
     def nonempty_list(self, name: str, default: list[str]) -> list[str]:
-        items = [item.strip() for item in self.list(name, default=default)]
-        if not items or "" in items:
+        value = self.ENVIRON.get(name, "").strip()
+        if value == "":
+            return default
+        items = [item.strip() for item in value.split(",")]
+        if "" in items:
             raise ImproperlyConfigured(f"{name} must be a comma-separated list with no empty item")
         return items
 

@@ -7,6 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otpsite.settings")
 
 from django.conf import settings
 
+from otpsite import gunicorn_errors
 from otpsite.startup import exit_on_configuration_error
 
 with exit_on_configuration_error():
@@ -15,6 +16,8 @@ with exit_on_configuration_error():
     workers = settings.WEB_CONCURRENCY
 
 wsgi_app = "otpsite.wsgi:application"
+# Malformed requests (oversized header, bad request line) get {"error": ...} too, not HTML.
+gunicorn_errors.install()
 # Load Django in the master: a bad configuration stops it before any worker forks, and the
 # workers share the loaded code.
 preload_app = True

@@ -1,0 +1,63 @@
+"""Shared fixtures: an API client, the configured credentials and a clock the test sets."""
+
+import io
+import logging
+
+import pytest
+from django.conf import settings
+from pythonjsonlogger.json import JsonFormatter
+from rest_framework.test import APIClient
+
+from otp import clock
+
+# 2023-11-14T22:13:20Z, 20 seconds into its 30-second window.
+FROZEN_AT = 1_700_000_000
+
+
+@pytest.fixture
+def client():
+    # Unhandled errors become the 500 response a real client sees, not a test exception.
+    return APIClient(raise_request_exception=False)
+
+
+@pytest.fixture
+def api_key():
+    return settings.API_KEY
+
+
+@pytest.fixture
+def authed(client, api_key):
+    client.credentials(HTTP_X_API_KEY=api_key)
+    return client
+
+
+class FrozenClock:
+    """Stands in for otp.clock.now; a test moves it instead of sleeping."""
+
+    def __init__(self, at: int):
+        self.at = at
+
+    def __call__(self) -> int:
+        return self.at
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    fake = FrozenClock(FROZEN_AT)
+    monkeypatch.setattr(clock, "now", fake)
+    return fake
+
+
+@pytest.fixture
+def log_output():
+    """What the configured JSON log handler writes during the test, as text.
+
+    caplog is no substitute: it also sees records from loggers the configuration silences.
+    """
+    handler = next(
+        h for h in logging.getLogger().handlers if isinstance(h.formatter, JsonFormatter)
+    )
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)

@@ -1,0 +1,96 @@
+"""Start-up fails fast on bad configuration: one line naming the variable, never its value."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+
+
+def run(command, **overrides):
+    """Run a start-up command with the test environment changed by `overrides` (None unsets)."""
+    env = {**os.environ, "ENV_FILE": ""}
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+MANAGE_CHECK = [sys.executable, "manage.py", "check"]
+
+BAD_SETTINGS = [
+    ("API_KEY", None, "API_KEY is missing or blank"),
+    ("API_KEY", "   ", "API_KEY is missing or blank"),
+    ("API_KEY", "short-key-123", "API_KEY is shorter than 16 characters"),
+    ("API_KEY", "$PROXIED_VARIABLE_NAME", "API_KEY starts with '$'"),
+    ("API_KEY", " leading-space-key-123", "API_KEY has leading or trailing whitespace"),
+    ("OTP_SECRET", None, "OTP_SECRET is missing or blank"),
+    ("OTP_SECRET", "NOT!BASE32@SECRET", "OTP_SECRET is not valid base32"),
+    ("OTP_SECRET", "JBSWY3DPEHPK3PX", "OTP_SECRET is 72 bits long; at least 80 are needed"),
+    ("ENABLE_DOCS", "ture", "ENABLE_DOCS must be one of"),
+    ("PORT", "eighty", "PORT must be a whole number"),
+    ("PORT", "70000", "PORT must be between 1 and 65535"),
+    ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY must be between 1 and 64"),
+    ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
+    ("ALLOWED_HOSTS", "a.example,,b.example", "ALLOWED_HOSTS must be a comma-separated list"),
+    ("ENV_FILE", "/nonexistent/otp.env", "ENV_FILE names a file that does not exist"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "message"), BAD_SETTINGS)
+def test_bad_setting_stops_manage_check_with_one_clear_line(name, value, message):
+    result = run(MANAGE_CHECK, **{name: value})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"otp-service: configuration error: {lines[0].split(': ', 2)[2]}"]
+    assert message in lines[0]
+    if value and value.strip():
+        assert value not in result.stderr + result.stdout
+
+
+def test_good_settings_pass_manage_check():
+    assert run(MANAGE_CHECK).returncode == 0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param([sys.executable, "manage.py", "runserver", "127.0.0.1:0"], id="runserver"),
+        pytest.param(
+            [sys.executable, "-m", "gunicorn", "-c", "otpsite/gunicorn.conf.py"], id="gunicorn"
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("name", "value"), [("API_KEY", "too-short"), ("OTP_SECRET", "not base32 at all!")]
+)
+def test_servers_refuse_to_start_with_a_bad_secret(command, name, value):
+    result = run(command, **{name: value})
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"otp-service: configuration error: {name}")
+    )
+    assert value not in result.stderr + result.stdout
+
+
+def test_the_env_file_is_read_and_the_environment_wins(tmp_path):
+    env_file = tmp_path / "otp.env"
+    env_file.write_text("API_KEY=from-the-env-file-0123456789\nOTP_SECRET=tooshort\n")
+    printed = [sys.executable, "manage.py", "shell", "--no-imports", "-c"]
+    result = run(
+        [*printed, "from django.conf import settings; print(settings.API_KEY)"],
+        ENV_FILE=str(env_file),
+        API_KEY=None,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "from-the-env-file-0123456789"
