@@ -35,7 +35,7 @@ dev: $(VENV)/.run-installed .env
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile container/python-standin.Containerfile
 
 test: lint
 	$(BIN)/pytest

@@ -56,7 +56,7 @@ class StrictEnv(environ.Env):
             raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}")
         return value
 
-    def nonempty_list(self, name: str, default: list[str]) -> list[str]:
+    def strict_list(self, name: str, default: list[str]) -> list[str]:
         value = self.ENVIRON.get(name, "").strip()
         if value == "":
             return default

@@ -35,9 +35,10 @@ PORT = env.bounded_int("PORT", 8000, low=1, high=65535)
 WEB_CONCURRENCY = env.bounded_int("WEB_CONCURRENCY", 4, low=1, high=64)
 ENABLE_DOCS = env.strict_bool("ENABLE_DOCS", default=False)
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
-# Loopback only by default: a service that hands out 2FA codes should be reachable under a name
-# only when the operator says which.
-ALLOWED_HOSTS = env.nonempty_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+# Loopback names are always allowed, so the container's healthcheck and local probes work; any
+# other name only when the operator lists it.
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = [*LOOPBACK_HOSTS, *env.strict_list("ALLOWED_HOSTS", default=[])]
 
 # --- Django ---
 # Never: the debug page shows settings and tracebacks to the client.

@@ -16,6 +16,13 @@ def test_unknown_paths_are_404_json(client, path):
     assert response.json() == {"error": "Not found"}
 
 
+@pytest.mark.parametrize("host", ["otp.test.example", "localhost:8000", "127.0.0.1", "[::1]:80"])
+def test_configured_and_loopback_hosts_are_allowed(client, host):
+    # pyproject's test env sets ALLOWED_HOSTS=otp.test.example; loopback is always allowed so the
+    # container healthcheck works whatever the operator lists.
+    assert client.get("/health", HTTP_HOST=host).status_code == status.HTTP_200_OK
+
+
 def test_a_host_not_allowed_is_400_json(client):
     response = client.get("/health", HTTP_HOST="attacker.example")
     assert response.status_code == status.HTTP_400_BAD_REQUEST
