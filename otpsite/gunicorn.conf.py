@@ -21,10 +21,10 @@ gunicorn_errors.install()
 # Load Django in the master: a bad configuration stops it before any worker forks, and the
 # workers share the loaded code.
 preload_app = True
-# Chosen from bench/ (docs/PERFORMANCE.md): sync workers answer with "Connection: close";
-# keep-alive belongs at the reverse proxy.
+# Chosen from bench/ (docs/PERFORMANCE.md): gthread with keep-alive gave more requests per second
+# but twice the p99, and can leave one worker holding every connection. Sync workers answer with
+# "Connection: close", so keep-alive to clients belongs at the reverse proxy.
 worker_class = "sync"
-keepalive = 2
 timeout = 30
 # On SIGTERM, workers finish the requests they hold for up to this long.
 graceful_timeout = 20
