@@ -1,4 +1,5 @@
-"""DRF authentication for the API key scheme and the API key + signed timestamp scheme."""
+"""DRF authentication: the API key (v1), the key plus a signed timestamp (v1 /otp/secure), and
+v2 signed requests, where the key never leaves the client."""
 
 from dataclasses import dataclass
 from typing import ClassVar
@@ -7,8 +8,18 @@ from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from otp import clock
-from otp.credentials import key_id, key_matches, signature_matches, timestamp_is_fresh
+from otp import clock, nonces
+from otp.credentials import (
+    NONCE_PATTERN,
+    constant_time_equal,
+    key_id,
+    matching_key,
+    request_signature,
+    signature_matches,
+    timestamp_is_fresh,
+)
+
+MAX_SKEW_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -20,7 +31,7 @@ class ApiClient:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """`X-API-Key: <key>`. No header: not this scheme (None). Wrong key: 401."""
+    """`X-API-Key: <key>`, any configured key. No header: not this scheme (None). Else 401."""
 
     # One message for every failure of the scheme: a client must not learn which check failed.
     failure_message = "Invalid or missing API key"
@@ -29,10 +40,10 @@ class ApiKeyAuthentication(BaseAuthentication):
         presented = request.META.get("HTTP_X_API_KEY")
         if presented is None:
             return None
-        api_key = settings.API_KEY
-        if not key_matches(presented, api_key):
+        api_key = matching_key(presented, settings.API_KEYS)
+        if api_key is None:
             raise AuthenticationFailed(self.failure_message)
-        return ApiClient(key_id(api_key)), None
+        return ApiClient(key_id(api_key)), api_key
 
     def authenticate_header(self, request):
         return 'ApiKey realm="otp-service"'
@@ -43,18 +54,59 @@ class HmacSignatureAuthentication(ApiKeyAuthentication):
     and `X-Signature` = hex HMAC-SHA256(key=API key, msg=X-Timestamp value)."""
 
     failure_message = "Invalid or missing request signature"
-    MAX_SKEW_SECONDS = 30
 
     def authenticate(self, request):
         authenticated = super().authenticate(request)
         if authenticated is None:
             return None
+        api_key = authenticated[1]
         timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
         signature = request.META.get("HTTP_X_SIGNATURE", "")
-        fresh = timestamp_is_fresh(timestamp, clock.now(), self.MAX_SKEW_SECONDS)
-        if not (fresh and signature_matches(settings.API_KEY, timestamp, signature)):
+        fresh = timestamp_is_fresh(timestamp, clock.now(), MAX_SKEW_SECONDS)
+        if not (fresh and signature_matches(api_key, timestamp, signature)):
             raise AuthenticationFailed(self.failure_message)
         return authenticated
 
     def authenticate_header(self, request):
         return 'HmacSignature realm="otp-service"'
+
+
+class SignedRequestAuthentication(BaseAuthentication):
+    """v2: `X-Key-Id`, `X-Timestamp`, `X-Nonce`, `X-Signature` over the whole request
+    (otp.credentials.request_signature), and no `X-API-Key`. Each nonce is accepted once."""
+
+    failure_message = "Invalid or missing request signature"
+    # A timestamp stays acceptable until MAX_SKEW_SECONDS after it, and it may lie up to
+    # MAX_SKEW_SECONDS ahead of the clock: its nonce must be remembered at least that long.
+    NONCE_MEMORY_SECONDS = 2 * MAX_SKEW_SECONDS + 1
+
+    def authenticate(self, request):
+        claimed_id = request.META.get("HTTP_X_KEY_ID")
+        if claimed_id is None:
+            return None
+        meta = request.META
+        timestamp = meta.get("HTTP_X_TIMESTAMP", "")
+        nonce = meta.get("HTTP_X_NONCE", "")
+        api_key = {key_id(key): key for key in settings.API_KEYS}.get(claimed_id)
+        if (
+            api_key is None
+            or "HTTP_X_API_KEY" in meta
+            or not NONCE_PATTERN.fullmatch(nonce)
+            or not timestamp_is_fresh(timestamp, clock.now(), MAX_SKEW_SECONDS)
+            or not self._signature_matches(request, api_key, timestamp, nonce)
+            # Last, so that only a correctly signed request can use up a nonce.
+            or not nonces.first_use(claimed_id, nonce, self.NONCE_MEMORY_SECONDS)
+        ):
+            raise AuthenticationFailed(self.failure_message)
+        return ApiClient(claimed_id), api_key
+
+    @staticmethod
+    def _signature_matches(request, api_key, timestamp, nonce) -> bool:
+        expected = request_signature(
+            api_key, timestamp, nonce, request.method, request.get_full_path(), request.body
+        )
+        presented = request.META.get("HTTP_X_SIGNATURE", "")
+        return constant_time_equal(presented, expected)
+
+    def authenticate_header(self, request):
+        return 'OTP-HMAC-SHA256 realm="otp-service"'

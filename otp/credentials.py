@@ -2,15 +2,33 @@
 
 import hashlib
 import hmac
+import re
+
+V2_SCHEME = "OTP-HMAC-SHA256"
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def key_id(api_key: str) -> str:
-    """A public name for a key (first 16 hex of its SHA-256): safe to log and to show."""
+    """A public name for a key (first 16 hex of its SHA-256): safe to log, show and send."""
     return hashlib.sha256(api_key.encode()).hexdigest()[:16]
 
 
-def key_matches(presented: str, expected: str) -> bool:
+def constant_time_equal(presented: str, expected: str) -> bool:
+    """Compare secrets (keys, signatures) in time independent of where they differ."""
     return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def matching_key(presented: str, keys: list[str]) -> str | None:
+    """The configured key equal to `presented`, or None.
+
+    Every key is compared, without an early exit, so the time taken does not tell whether (or
+    which) key matched.
+    """
+    found = None
+    for key in keys:
+        if constant_time_equal(presented, key):
+            found = key
+    return found
 
 
 def timestamp_signature(api_key: str, timestamp: str) -> str:
@@ -19,7 +37,22 @@ def timestamp_signature(api_key: str, timestamp: str) -> str:
 
 
 def signature_matches(api_key: str, timestamp: str, presented: str) -> bool:
-    return hmac.compare_digest(timestamp_signature(api_key, timestamp).encode(), presented.encode())
+    return constant_time_equal(presented, timestamp_signature(api_key, timestamp))
+
+
+def request_signature(
+    api_key: str, timestamp: str, nonce: str, method: str, full_path: str, body: bytes
+) -> str:
+    """The v2 signature: hex HMAC-SHA256 keyed with the API key over six lines.
+
+    `OTP-HMAC-SHA256`, timestamp, nonce, METHOD, path with query string as sent, and the hex
+    SHA-256 of the raw body, joined by newlines. Binding method, path and body means a captured
+    request cannot be turned into another one; the nonce means it cannot be sent twice.
+    """
+    message = "\n".join(
+        [V2_SCHEME, timestamp, nonce, method.upper(), full_path, hashlib.sha256(body).hexdigest()]
+    )
+    return hmac.new(api_key.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
 def timestamp_is_fresh(timestamp: str, now: int, max_skew: int) -> bool:

@@ -1,15 +1,32 @@
 """The service's API errors and the one handler that shapes every DRF error as {"error": ...}."""
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
+from redis.exceptions import RedisError
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body too large"
     default_code = "payload_too_large"
+
+
+class ServiceUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Service unavailable"
+    default_code = "service_unavailable"
+
+
+# The storage the service needs to account for codes and nonces. When it fails, the request
+# fails closed: nothing is handed out or accepted that could not be recorded.
+DEPENDENCY_ERRORS = (DatabaseError, RedisError)
 
 
 def json_error_handler(exc, context):
@@ -20,6 +37,9 @@ def json_error_handler(exc, context):
     """
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, DEPENDENCY_ERRORS):
+        logger.error("storage unavailable, answering 503", exc_info=exc)
+        exc = ServiceUnavailable()
     response = exception_handler(exc, context)
     if response is not None:
         response.data = {"error": error_message(response.data)}

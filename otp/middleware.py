@@ -5,6 +5,8 @@ import re
 import time
 import uuid
 
+from otp.addresses import client_address
+
 access_log = logging.getLogger("otp.access")
 
 # A client's id is echoed and logged only if it cannot smuggle anything into either.
@@ -14,8 +16,9 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 class RequestLogMiddleware:
     """One structured line per request; a request id taken from X-Request-ID or made, and echoed.
 
-    The line holds method, path (no query string), status, latency, client address and request
-    id: never a header value, body, code or key.
+    The line holds method, path (no query string), status, latency, client address, request id,
+    and when known the key id of the caller and why a verification failed: never a header value,
+    body, code or key.
     """
 
     def __init__(self, get_response):
@@ -29,17 +32,22 @@ class RequestLogMiddleware:
         request.request_id = request_id
         response = self.get_response(request)
         response.headers["X-Request-ID"] = request_id
-        access_log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-                "client": request.META.get("REMOTE_ADDR", ""),
-                "request_id": request_id,
-            },
-        )
+        fields = {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "client": client_address(request),
+            "request_id": request_id,
+        }
+        # DRF puts the authenticated caller on the Django request too.
+        caller = getattr(request, "user", None)
+        if caller is not None:
+            fields["key_id"] = caller.key_id
+        outcome = getattr(request, "verify_outcome", None)
+        if outcome is not None:
+            fields["verify"] = outcome
+        access_log.info("request", extra=fields)
         return response
 
 

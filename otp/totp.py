@@ -3,6 +3,7 @@
 import base64
 import binascii
 import functools
+import hashlib
 import hmac
 
 import pyotp
@@ -59,6 +60,14 @@ def validate_secret(raw: str) -> str:
 def _totp(secret: str) -> _Totp:
     # One object per secret per process: building it decodes and checks the secret.
     return _Totp(secret)
+
+
+def fingerprint(secret: str) -> str:
+    """A stable name for a secret that storage can hold without holding the secret (SHA-256 of
+    the decoded key; a secret of 80+ random bits cannot be found from it)."""
+    return hashlib.sha256(
+        b"otp-service secret fingerprint\0" + _totp(secret).byte_secret()
+    ).hexdigest()
 
 
 def time_step(at: int) -> int:

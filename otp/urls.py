@@ -2,10 +2,11 @@
 
 from django.urls import path
 
-from otp.views import HealthView, OtpSecureView, OtpVerifyView, OtpView
+from otp.views import HealthView, OtpSecureView, OtpVerifyView, OtpView, ReadyView
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
+    path("ready", ReadyView.as_view(), name="ready"),
     path("otp", OtpView.as_view(), name="otp"),
     path("otp/verify", OtpVerifyView.as_view(), name="otp-verify"),
     path("otp/secure", OtpSecureView.as_view(), name="otp-secure"),

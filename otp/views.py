@@ -1,14 +1,20 @@
-"""The four endpoints: thin views over the TOTP module, one clock reading per request."""
+"""The endpoints: thin views over the TOTP and storage modules, one clock reading per request."""
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotAuthenticated
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otp import clock, totp
-from otp.authentication import ApiKeyAuthentication, HmacSignatureAuthentication
+from otp import clock, lockout, readiness, totp
+from otp.addresses import client_address
+from otp.authentication import (
+    ApiKeyAuthentication,
+    HmacSignatureAuthentication,
+    SignedRequestAuthentication,
+)
+from otp.one_time import accept_step
 from otp.serializers import (
     ErrorSerializer,
     HealthSerializer,
@@ -32,9 +38,27 @@ OTP_EXAMPLE = OpenApiExample(
 
 
 class ProtectedView(APIView):
-    """A view that needs valid credentials of its first authentication scheme."""
+    """A view that needs valid credentials, from an address that is not locked out."""
 
-    authentication_classes = [ApiKeyAuthentication]
+    authentication_classes = [ApiKeyAuthentication, SignedRequestAuthentication]
+
+    def get_authenticators(self):
+        if settings.REQUIRE_SIGNED_REQUESTS:
+            return [SignedRequestAuthentication()]
+        return super().get_authenticators()
+
+    def initial(self, request, *args, **kwargs):
+        # Checked before the credentials: a locked-out address must not learn whether a guess
+        # was right, so it gets 429 either way.
+        address, now = client_address(request), clock.now()
+        wait = lockout.seconds_locked(address, now)
+        if wait:
+            raise Throttled(wait, detail="Too many failed authentications; try again later")
+        try:
+            super().initial(request, *args, **kwargs)
+        except (AuthenticationFailed, NotAuthenticated):
+            lockout.record_failure(address, now)
+            raise
 
     def permission_denied(self, request, message=None, code=None):
         # With no credentials at all DRF would say "credentials were not provided"; answer as for
@@ -51,6 +75,23 @@ def current_code_body(at: int) -> dict:
         "valid_for_seconds": totp.seconds_left(at),
         "timestamp": at,
     }
+
+
+class ReadyView(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Readiness check: the database and the cache answer",
+        responses={
+            200: HealthSerializer,
+            503: OpenApiResponse(ErrorSerializer, description="Database or cache unreachable."),
+        },
+        examples=[OpenApiExample("Ready", {"status": "ready", "timestamp": 1700000000})],
+    )
+    def get(self, request):
+        readiness.check_storage()
+        return Response({"status": "ready", "timestamp": clock.now()})
 
 
 class HealthView(APIView):
@@ -77,7 +118,7 @@ class OtpView(ProtectedView):
 
 
 class OtpSecureView(ProtectedView):
-    authentication_classes = [HmacSignatureAuthentication]
+    authentication_classes = [HmacSignatureAuthentication, SignedRequestAuthentication]
 
     @extend_schema(
         summary="Current code, request signed with a timestamp",
@@ -117,5 +158,16 @@ class OtpVerifyView(ProtectedView):
         serializer = VerifyRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         at = clock.now()
-        step = totp.matching_step(settings.OTP_SECRET, serializer.validated_data["otp"], at)
-        return Response({"valid": step is not None, "timestamp": at})
+        outcome = verify_once(settings.OTP_SECRET, serializer.validated_data["otp"], at)
+        # The access log line says why a code was refused; the client only sees valid: false.
+        request._request.verify_outcome = outcome
+        return Response({"valid": outcome == "valid", "timestamp": at})
+
+
+def verify_once(secret: str, code: str, at: int) -> str:
+    """ "valid", "invalid" or "replayed": a matching code is valid only the first time its time
+    step (or a later one) is used."""
+    step = totp.matching_step(secret, code, at)
+    if step is None:
+        return "invalid"
+    return "valid" if accept_step(totp.fingerprint(secret), step) else "replayed"

@@ -5,6 +5,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_DATABASE_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql"}
 
 
 class StrictEnv(environ.Env):
@@ -15,7 +16,20 @@ class StrictEnv(environ.Env):
 
     def secret(self, name: str, min_length: int = 1) -> str:
         # Read raw: django-environ would treat a leading "$" as a reference to another variable.
+        return self._checked_secret(name, self.ENVIRON.get(name, ""), min_length)
+
+    def secret_list(self, name: str, min_length: int) -> list[str]:
+        """Comma-separated secrets, each held to the same rules as a single one; may be empty."""
         value = self.ENVIRON.get(name, "")
+        if value.strip() == "":
+            return []
+        return [
+            self._checked_secret(f"{name} item {position}", item.strip(), min_length)
+            for position, item in enumerate(value.split(","), start=1)
+        ]
+
+    @staticmethod
+    def _checked_secret(name: str, value: str, min_length: int) -> str:
         if value.strip() == "":
             raise ImproperlyConfigured(f"{name} is missing or blank")
         if value.startswith("$"):
@@ -64,6 +78,33 @@ class StrictEnv(environ.Env):
         if "" in items:
             raise ImproperlyConfigured(f"{name} must be a comma-separated list with no empty item")
         return items
+
+    def database(self, name: str, default: str) -> dict:
+        """A sqlite:// or postgres:// URL as Django DATABASES entry. Errors never quote the URL:
+        it may hold a password."""
+        url = self.ENVIRON.get(name, "").strip() or default
+        scheme = url.partition("://")[0]
+        if scheme not in _DATABASE_SCHEMES:
+            raise ImproperlyConfigured(f"{name} must be a sqlite:// or postgres:// URL")
+        try:
+            return self.db_url_config(url)
+        except Exception:  # django-environ raises several kinds on a malformed URL
+            raise ImproperlyConfigured(f"{name} is not a valid database URL") from None
+
+    def cache(self, name: str, default: str) -> dict:
+        """ "db" (Django's database cache) or a redis:// / rediss:// URL (Django's Redis cache)."""
+        url = self.ENVIRON.get(name, "").strip() or default
+        if url == "db":
+            return {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": "otp_cache",
+            }
+        if url.partition("://")[0] not in ("redis", "rediss"):
+            raise ImproperlyConfigured(f'{name} must be "db" or a redis:// or rediss:// URL')
+        try:
+            return self.cache_url_config(url, backend="django.core.cache.backends.redis.RedisCache")
+        except Exception:
+            raise ImproperlyConfigured(f"{name} is not a valid cache URL") from None
 
     def text(self, name: str, default: str) -> str:
         return self.ENVIRON.get(name, "").strip() or default

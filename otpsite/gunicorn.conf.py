@@ -31,6 +31,17 @@ graceful_timeout = 20
 # gunicorn 27 otherwise opens a control socket under ~/.gunicorn shared by every instance of
 # the user; nothing here uses it.
 control_socket_disable = True
+
+
+def on_starting(server):
+    """Bring the database up to date before the master binds and forks: `make run` and the
+    container both start here, so neither can serve from a schema that is behind."""
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+
 # The app writes one JSON access line per request; gunicorn's would be a second one.
 accesslog = None
 errorlog = "-"

@@ -23,6 +23,8 @@ if ENV_FILE:
 
 # --- Secrets: no defaults, checked now so a bad value stops start-up, not the first request. ---
 API_KEY = env.secret("API_KEY", min_length=16)
+# Keys accepted alongside API_KEY, for rotation without downtime (README: Key rotation).
+API_KEYS = [API_KEY, *env.secret_list("API_KEYS", min_length=16)]
 try:
     OTP_SECRET = validate_secret(env.secret("OTP_SECRET"))
 except InvalidSecret as problem:
@@ -40,6 +42,45 @@ LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"
 # other name only when the operator lists it.
 LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 ALLOWED_HOSTS = [*LOOPBACK_HOSTS, *env.strict_list("ALLOWED_HOSTS", default=[])]
+
+# --- Security policy ---
+# Only v2 signed requests (the key never travels) are accepted on protected endpoints.
+REQUIRE_SIGNED_REQUESTS = env.strict_bool("REQUIRE_SIGNED_REQUESTS", default=False)
+# Failed authentications from one address within the window that lock it out (0: never).
+AUTH_FAILURE_LIMIT = env.bounded_int("AUTH_FAILURE_LIMIT", 20, low=0, high=1_000_000)
+AUTH_FAILURE_WINDOW = env.bounded_int("AUTH_FAILURE_WINDOW", 300, low=1, high=86_400)
+# How many reverse proxies append to X-Forwarded-For; 0 trusts only the socket address.
+TRUSTED_PROXY_COUNT = env.bounded_int("TRUSTED_PROXY_COUNT", 0, low=0, high=10)
+
+# --- Storage: SQLite in DATA_DIR for one instance; PostgreSQL + Redis for several. ---
+DATA_DIR = Path(env.text("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+DATABASES = {
+    "default": env.database("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'otp.sqlite3'}")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    try:
+        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        raise ImproperlyConfigured("DATA_DIR (the SQLite folder) cannot be created") from None
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers and the writer of several gunicorn workers proceed together; IMMEDIATE
+        # transactions take the write lock up front, so two workers queue (up to the timeout)
+        # instead of failing with "database is locked" halfway through.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 5,
+    }
+else:
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+# Keep connections across requests, and check a kept one before use so the service recovers
+# by itself after the database restarts.
+DATABASES["default"]["CONN_MAX_AGE"] = 300
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+CACHES = {"default": env.cache("CACHE_URL", default="db")}
+if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # A dead Redis must turn into a quick 503, not a hung worker.
+    CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=2, socket_timeout=2)
 
 # --- Django ---
 # Never: the debug page shows settings and tracebacks to the client.
@@ -66,7 +107,7 @@ if ENABLE_DOCS:
 
 ROOT_URLCONF = "otpsite.urls"
 WSGI_APPLICATION = "otpsite.wsgi.application"
-DATABASES: dict = {}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -14,6 +14,11 @@ from otp import clock
 FROZEN_AT = 1_700_000_000
 
 
+@pytest.fixture(autouse=True)
+def _database(db):
+    """Every protected request reads the lockout table: give each test the (rolled back) DB."""
+
+
 @pytest.fixture
 def client():
     # Unhandled errors become the 500 response a real client sees, not a test exception.

@@ -53,7 +53,14 @@ class Server:
 
 def start(command, tmp_path: Path, port: int, **env_overrides) -> Server:
     """Start `command` from the project root and wait (bounded) until /health answers."""
-    env = {**os.environ, "ENV_FILE": "", "HOST": "127.0.0.1", "PORT": str(port)}
+    # Its own SQLite database in the test's folder unless the caller names another.
+    env = {
+        **os.environ,
+        "ENV_FILE": "",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "DATA_DIR": str(tmp_path / "data"),
+    }
     env.update(env_overrides)
     log_path = tmp_path / f"server-{port}.log"
     with log_path.open("w") as log_file:

@@ -44,18 +44,23 @@ def test_the_schema_is_json_and_documents_every_endpoint(docs_server):
     assert code == status.HTTP_200_OK
     assert headers["Content-Type"] == "application/json"
     schema = json.loads(body)
-    assert set(schema["paths"]) == {"/health", "/otp", "/otp/verify", "/otp/secure"}
+    assert set(schema["paths"]) == {"/health", "/ready", "/otp", "/otp/verify", "/otp/secure"}
     schemes = schema["components"]["securitySchemes"]
     assert {scheme["name"] for scheme in schemes.values()} == {
         "X-API-Key",
         "X-Timestamp",
         "X-Signature",
+        "X-Key-Id",
+        "X-Nonce",
     }
     verify = schema["paths"]["/otp/verify"]["post"]
     assert {"200", "400", "401", "413"} <= set(verify["responses"])
     assert verify["responses"]["401"]["content"]["application/json"]["examples"]
     secure = schema["paths"]["/otp/secure"]["get"]
-    assert secure["security"] == [{"SignedApiKey": [], "SignedTimestamp": [], "Signature": []}]
+    assert secure["security"] == [
+        {"SignedApiKey": [], "SignedTimestamp": [], "Signature": []},
+        {"KeyId": [], "V2Timestamp": [], "Nonce": [], "V2Signature": []},
+    ]
 
 
 def test_the_schema_validates_without_warnings():

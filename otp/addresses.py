@@ -1,0 +1,27 @@
+"""The address of the client behind any trusted reverse proxies."""
+
+import ipaddress
+
+from django.conf import settings
+
+
+def client_address(request) -> str:
+    """REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N the address the N-th proxy from us saw.
+
+    Each trusted proxy appends the address it received the request from to X-Forwarded-For, so
+    the entry N from the right is the client; anything further left was written by the client and
+    is ignored. A header with too few entries, or an entry that is not an IP address, falls back
+    to the socket address.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops == 0:
+        return remote
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(forwarded) < hops:
+        return remote
+    candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote

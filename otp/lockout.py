@@ -1,0 +1,36 @@
+"""Lock out a client address after too many failed authentications, across every instance."""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from otp.models import AuthFailureWindow
+
+
+def seconds_locked(address: str, now: int) -> int:
+    """How long `address` stays locked out (0: it is not)."""
+    limit, window = settings.AUTH_FAILURE_LIMIT, settings.AUTH_FAILURE_WINDOW
+    if limit == 0:
+        return 0
+    row = AuthFailureWindow.objects.filter(address=address).first()
+    if row is None or row.failures < limit:
+        return 0
+    return max(0, row.window_start + window - now)
+
+
+def record_failure(address: str, now: int) -> None:
+    """Count one failure; a window starts at the first failure after the previous one ended.
+
+    Both UPDATEs are conditional and atomic, so concurrent failures from many workers are all
+    counted: a racing reset waits for the first and then finds the window already fresh.
+    """
+    if settings.AUTH_FAILURE_LIMIT == 0:
+        return
+    window = settings.AUTH_FAILURE_WINDOW
+    rows = AuthFailureWindow.objects.filter(address=address)
+    with transaction.atomic():
+        AuthFailureWindow.objects.get_or_create(
+            address=address, defaults={"window_start": now, "failures": 0}
+        )
+        rows.filter(window_start__lte=now - window).update(window_start=now, failures=0)
+        rows.update(failures=F("failures") + 1)

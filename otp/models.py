@@ -1,0 +1,28 @@
+"""What the service must remember across workers and instances: used time steps, auth failures."""
+
+from django.db import models
+
+
+class AcceptedStep(models.Model):
+    """The latest time step accepted for one secret (RFC 6238 section 5.2).
+
+    Only a later step is accepted after it, so each code works once. The secret is named by its
+    fingerprint (otp.totp.fingerprint), never stored.
+    """
+
+    fingerprint = models.CharField(max_length=64, primary_key=True)
+    last_step = models.BigIntegerField()
+
+    def __str__(self):
+        return f"{self.fingerprint[:12]}… at step {self.last_step}"
+
+
+class AuthFailureWindow(models.Model):
+    """Failed authentications from one client address since `window_start` (unix seconds)."""
+
+    address = models.CharField(max_length=64, primary_key=True)
+    window_start = models.BigIntegerField()
+    failures = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"{self.address}: {self.failures} since {self.window_start}"
