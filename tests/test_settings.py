@@ -42,6 +42,15 @@ BAD_SETTINGS = [
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
     ("ALLOWED_HOSTS", "a.example,,b.example", "ALLOWED_HOSTS must be a comma-separated list"),
     ("ENV_FILE", "/nonexistent/otp.env", "ENV_FILE names a file that does not exist"),
+    ("API_KEYS", "second-key-0123456789,short", "API_KEYS item 2 is shorter than 16"),
+    ("API_KEYS", "second-key-0123456789,,", "API_KEYS item 2 is missing or blank"),
+    ("DATABASE_URL", "mysql://otp:hunter2-password@db/otp", "DATABASE_URL must be a sqlite://"),
+    ("CACHE_URL", "memcache://127.0.0.1:11211", "CACHE_URL must be"),
+    ("REQUIRE_SIGNED_REQUESTS", "maybe", "REQUIRE_SIGNED_REQUESTS must be one of"),
+    ("AUTH_FAILURE_LIMIT", "-1", "AUTH_FAILURE_LIMIT must be between 0 and"),
+    ("AUTH_FAILURE_WINDOW", "-5", "AUTH_FAILURE_WINDOW must be between 1 and"),
+    ("TRUSTED_PROXY_COUNT", "many", "TRUSTED_PROXY_COUNT must be a whole number"),
+    ("DATA_DIR", "/proc/otp-service", "DATA_DIR (the SQLite folder) cannot be created"),
 ]
 
 

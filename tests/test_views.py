@@ -21,6 +21,12 @@ def test_health_is_public_and_exact(client, frozen_clock):
     assert response.json() == {"status": "ok", "timestamp": FROZEN_AT}
 
 
+def test_ready_when_database_and_cache_answer(client, frozen_clock):
+    response = client.get("/ready")
+    assert response.status_code == status.HTTP_200_OK
+    assert response.json() == {"status": "ready", "timestamp": FROZEN_AT}
+
+
 def test_otp_returns_the_code_for_the_clock_reading(authed, frozen_clock):
     response = authed.get("/otp")
     assert response.status_code == status.HTTP_200_OK

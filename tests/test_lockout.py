@@ -1,0 +1,95 @@
+"""Lockout of key guessing per client address, and which address that is behind proxies."""
+
+import pytest
+from django.test import RequestFactory, override_settings
+from rest_framework import status
+
+from otp.addresses import client_address
+from tests.conftest import FROZEN_AT
+
+WRONG = {"HTTP_X_API_KEY": "wrong-key-0123456789abcdef"}
+
+
+def fail(client, times, **extra):
+    for _ in range(times):
+        assert client.get("/otp", **WRONG, **extra).status_code == status.HTTP_401_UNAUTHORIZED
+
+
+@override_settings(AUTH_FAILURE_LIMIT=3, AUTH_FAILURE_WINDOW=300)
+def test_the_limit_locks_the_address_out_even_with_the_right_key(client, api_key, frozen_clock):
+    fail(client, 3)
+    response = client.get("/otp", HTTP_X_API_KEY=api_key)
+    assert response.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+    assert response["Retry-After"] == "300"
+    assert set(response.json()) == {"error"}
+
+
+@override_settings(AUTH_FAILURE_LIMIT=3, AUTH_FAILURE_WINDOW=300)
+def test_the_lock_ends_when_the_window_has_passed(client, api_key, frozen_clock):
+    fail(client, 3)
+    frozen_clock.at = FROZEN_AT + 299
+    locked = client.get("/otp", HTTP_X_API_KEY=api_key)
+    assert locked.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+    assert locked["Retry-After"] == "1"
+    frozen_clock.at = FROZEN_AT + 300
+    assert client.get("/otp", HTTP_X_API_KEY=api_key).status_code == status.HTTP_200_OK
+
+
+@override_settings(AUTH_FAILURE_LIMIT=3, AUTH_FAILURE_WINDOW=300)
+def test_failures_outside_one_window_do_not_add_up(client, api_key, frozen_clock):
+    fail(client, 2)
+    frozen_clock.at = FROZEN_AT + 300
+    fail(client, 2)
+    assert client.get("/otp", HTTP_X_API_KEY=api_key).status_code == status.HTTP_200_OK
+
+
+@override_settings(AUTH_FAILURE_LIMIT=2)
+def test_missing_credentials_and_bad_signatures_count_too(client, api_key, frozen_clock):
+    assert client.get("/otp").status_code == status.HTTP_401_UNAUTHORIZED
+    assert client.get("/otp", HTTP_X_KEY_ID="0" * 16).status_code == status.HTTP_401_UNAUTHORIZED
+    locked = client.get("/otp", HTTP_X_API_KEY=api_key)
+    assert locked.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+
+
+@override_settings(AUTH_FAILURE_LIMIT=2)
+def test_other_addresses_are_not_affected(client, api_key, frozen_clock):
+    fail(client, 2, REMOTE_ADDR="203.0.113.9")
+    other = client.get("/otp", HTTP_X_API_KEY=api_key, REMOTE_ADDR="203.0.113.10")
+    assert other.status_code == status.HTTP_200_OK
+    assert client.get("/health", REMOTE_ADDR="203.0.113.9").status_code == status.HTTP_200_OK
+
+
+@override_settings(AUTH_FAILURE_LIMIT=0)
+def test_a_limit_of_zero_never_locks(client, api_key, frozen_clock):
+    fail(client, 50)
+    assert client.get("/otp", HTTP_X_API_KEY=api_key).status_code == status.HTTP_200_OK
+
+
+@override_settings(AUTH_FAILURE_LIMIT=2, TRUSTED_PROXY_COUNT=1)
+def test_behind_a_proxy_a_forged_forwarded_for_does_not_escape_the_count(
+    client, api_key, frozen_clock
+):
+    # The proxy appends the address it saw (198.51.100.7); the rest is whatever the client sent.
+    fail(client, 1, HTTP_X_FORWARDED_FOR="1.1.1.1, 198.51.100.7")
+    fail(client, 1, HTTP_X_FORWARDED_FOR="2.2.2.2, 198.51.100.7")
+    locked = client.get("/otp", HTTP_X_API_KEY=api_key, HTTP_X_FORWARDED_FOR="198.51.100.7")
+    assert locked.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+
+
+@pytest.mark.parametrize(
+    ("hops", "forwarded", "expected"),
+    [
+        (0, "203.0.113.5", "10.0.0.1"),
+        (1, "203.0.113.5", "203.0.113.5"),
+        (1, "6.6.6.6, 203.0.113.5", "203.0.113.5"),
+        (2, "6.6.6.6, 203.0.113.5, 10.0.0.2", "203.0.113.5"),
+        (2, "203.0.113.5", "10.0.0.1"),
+        (1, "", "10.0.0.1"),
+        (1, "not-an-address", "10.0.0.1"),
+        (1, "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_client_address_counts_trusted_proxies_from_the_right(hops, forwarded, expected):
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+    with override_settings(TRUSTED_PROXY_COUNT=hops):
+        assert client_address(request) == expected
