@@ -49,6 +49,13 @@ COPY manage.py ./
 COPY otpsite/ otpsite/
 COPY otp/ otp/
 
+# The SQLite database (the default storage) lives on a volume the service user owns; with
+# DATABASE_URL pointing at PostgreSQL it stays empty. gunicorn's master applies migrations at
+# start, before it binds.
+ENV DATA_DIR=/data
+RUN mkdir /data && chown 10001:10001 /data
+VOLUME ["/data"]
+
 USER 10001:10001
 EXPOSE 8000
 

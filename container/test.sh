@@ -195,6 +195,13 @@ health_is_ok() {
     [[ $status == 200 ]] && grep -Eq '"status": *"ok"' "$WORK/health.json"
 }
 
+ready_with_migrated_sqlite_on_the_volume() {
+    local status
+    status=$(http -o "$WORK/ready.json" -w '%{http_code}' "$BASE_URL/ready") || return 1
+    [[ $status == 200 ]] && grep -Eq '"status": *"ready"' "$WORK/ready.json" &&
+        pod exec "$CONTAINER" test -s /data/otp.sqlite3
+}
+
 otp_with_key_is_a_six_digit_code() {
     local status
     # The key goes to curl from a file, so it is never on a command line.
@@ -303,6 +310,7 @@ else
     pod logs --tail 40 "$CONTAINER" 2>&1 || true
 fi
 check "GET /health is 200 {\"status\": \"ok\"}" health_is_ok
+check "GET /ready is 200: migrated SQLite on the /data volume" ready_with_migrated_sqlite_on_the_volume
 check "GET /otp with the key is 200 with a 6-digit code" otp_with_key_is_a_six_digit_code
 check "GET /otp without or with a wrong key is 401" otp_without_or_with_a_wrong_key_is_401
 check "runs as UID $APP_UID (USER, exec, PID 1), not root" runs_as_the_fixed_non_root_uid
