@@ -29,7 +29,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.run-installed .env
 	exec $(BIN)/gunicorn -c otpsite/gunicorn.conf.py
 
+# gunicorn migrates in its master before binding (gunicorn.conf.py); runserver does not.
 dev: $(VENV)/.run-installed .env
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py createcachetable
 	ENABLE_DOCS=true exec $(BIN)/python manage.py runserver
 
 lint: $(VENV)/.dev-installed
