@@ -13,6 +13,9 @@ class AcceptedStep(models.Model):
     fingerprint = models.CharField(max_length=64, primary_key=True)
     last_step = models.BigIntegerField()
 
+    class Meta:
+        db_table = "otp_acceptedstep"  # named in otp/one_time.py's SQL
+
     def __str__(self):
         return f"{self.fingerprint[:12]}… at step {self.last_step}"
 
@@ -23,6 +26,9 @@ class AuthFailureWindow(models.Model):
     address = models.CharField(max_length=64, primary_key=True)
     window_start = models.BigIntegerField()
     failures = models.PositiveIntegerField()
+
+    class Meta:
+        db_table = "otp_authfailurewindow"  # named in otp/lockout.py's SQL
 
     def __str__(self):
         return f"{self.address}: {self.failures} since {self.window_start}"
