@@ -87,15 +87,16 @@ class SignedRequestAuthentication(BaseAuthentication):
         meta = request.META
         timestamp = meta.get("HTTP_X_TIMESTAMP", "")
         nonce = meta.get("HTTP_X_NONCE", "")
+        now = clock.now()
         api_key = {key_id(key): key for key in settings.API_KEYS}.get(claimed_id)
         if (
             api_key is None
             or "HTTP_X_API_KEY" in meta
             or not NONCE_PATTERN.fullmatch(nonce)
-            or not timestamp_is_fresh(timestamp, clock.now(), MAX_SKEW_SECONDS)
+            or not timestamp_is_fresh(timestamp, now, MAX_SKEW_SECONDS)
             or not self._signature_matches(request, api_key, timestamp, nonce)
             # Last, so that only a correctly signed request can use up a nonce.
-            or not nonces.first_use(claimed_id, nonce, self.NONCE_MEMORY_SECONDS)
+            or not nonces.first_use(claimed_id, nonce, now, self.NONCE_MEMORY_SECONDS)
         ):
             raise AuthenticationFailed(self.failure_message)
         return ApiClient(claimed_id), api_key

@@ -20,6 +20,23 @@ class AcceptedStep(models.Model):
         return f"{self.fingerprint[:12]}… at step {self.last_step}"
 
 
+class UsedNonce(models.Model):
+    """A v2 nonce already accepted for a key, kept until its timestamp could no longer pass.
+
+    Used when the cache is Django's database cache, which drops live entries once it holds
+    MAX_ENTRIES: a forgotten nonce could be replayed. With Redis the cache holds them instead.
+    """
+
+    claim = models.CharField(max_length=96, primary_key=True)  # "<key id>:<nonce>"
+    expires_at = models.BigIntegerField(db_index=True)
+
+    class Meta:
+        db_table = "otp_usednonce"  # named in otp/nonces.py's SQL
+
+    def __str__(self):
+        return f"{self.claim} until {self.expires_at}"
+
+
 class AuthFailureWindow(models.Model):
     """Failed authentications from one client address since `window_start` (unix seconds)."""
 

@@ -36,10 +36,9 @@ control_socket_disable = True
 def on_starting(server):
     """Bring the database up to date before the master binds and forks: `make run` and the
     container both start here, so neither can serve from a schema that is behind."""
-    from django.core.management import call_command
+    from otpsite.storage import prepare_storage
 
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("createcachetable", verbosity=0)
+    prepare_storage()
 
 
 # The app writes one JSON access line per request; gunicorn's would be a second one.

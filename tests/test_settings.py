@@ -103,3 +103,16 @@ def test_the_env_file_is_read_and_the_environment_wins(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "from-the-env-file-0123456789"
+
+
+def test_gunicorn_stops_with_one_line_when_the_database_cannot_be_reached():
+    from tests.servers import free_port
+
+    url = f"postgres://otp:not-this-password@127.0.0.1:{free_port()}/otp"
+    result = run(
+        [sys.executable, "-m", "gunicorn", "-c", "otpsite/gunicorn.conf.py"], DATABASE_URL=url
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("otp-service: the database cannot be prepared: OperationalError")
+    assert "not-this-password" not in result.stderr + result.stdout

@@ -30,4 +30,14 @@ class Migration(migrations.Migration):
                 "db_table": "otp_authfailurewindow",
             },
         ),
+        migrations.CreateModel(
+            name="UsedNonce",
+            fields=[
+                ("claim", models.CharField(max_length=96, primary_key=True, serialize=False)),
+                ("expires_at", models.BigIntegerField(db_index=True)),
+            ],
+            options={
+                "db_table": "otp_usednonce",
+            },
+        ),
     ]

@@ -1,0 +1,36 @@
+"""Bringing the database up to date when a server starts."""
+
+from django.core.management import call_command
+from django.db import DatabaseError, connection, connections
+
+# Any fixed number: the PostgreSQL advisory lock instances starting together queue on.
+_MIGRATION_LOCK = 0x6F7470  # "otp"
+
+
+def prepare_storage() -> None:
+    """Apply migrations and create the cache table, then close every connection.
+
+    Instances started together against one PostgreSQL take turns (an advisory lock), instead of
+    racing to create the same tables. The connections are closed because gunicorn forks its
+    workers from the process that runs this: a database connection must never be shared by
+    processes (two workers would interleave on one PostgreSQL session).
+    """
+    try:
+        postgres = connection.vendor == "postgresql"
+        with connection.cursor() as cursor:
+            if postgres:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [_MIGRATION_LOCK])
+            try:
+                call_command("migrate", interactive=False, verbosity=0)
+                call_command("createcachetable", verbosity=0)
+            finally:
+                if postgres:
+                    cursor.execute("SELECT pg_advisory_unlock(%s)", [_MIGRATION_LOCK])
+    except DatabaseError as problem:
+        # One line, like a configuration error; the message names host and port, never a password.
+        first_line = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
+        raise SystemExit(
+            f"otp-service: the database cannot be prepared: {type(problem).__name__}: {first_line}"
+        ) from None
+    finally:
+        connections.close_all()
