@@ -1,5 +1,6 @@
 """Bringing the database up to date when a server starts."""
 
+import django
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections
 
@@ -15,6 +16,9 @@ def prepare_storage() -> None:
     workers from the process that runs this: a database connection must never be shared by
     processes (two workers would interleave on one PostgreSQL session).
     """
+    # Already done when gunicorn preloaded the Django app; not when it serves another WSGI app
+    # under this config (bench/bare_app.py).
+    django.setup()
     try:
         postgres = connection.vendor == "postgresql"
         with connection.cursor() as cursor:
