@@ -2,15 +2,12 @@
 instances, even when raced; without PostgreSQL or Redis the service fails closed, then recovers."""
 
 import contextlib
-import http.client
 import json
 import os
 import secrets
-import socket
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
@@ -28,6 +25,16 @@ from tests.backends import (
     postgres,  # noqa: F401 (fixture)
     redis_server,  # noqa: F401 (fixture)
 )
+from tests.raw_http import (
+    HTTP_TIMEOUT,
+    HeldRequest,
+    Reply,
+    connect,
+    each_worker,
+    raw_request,
+    read_reply,
+    send,
+)
 from tests.servers import start_gunicorn
 
 API_KEY = os.environ["API_KEY"]
@@ -35,27 +42,7 @@ OTP_SECRET = os.environ["OTP_SECRET"]
 KEY = {"X-API-Key": API_KEY}
 WRONG_KEY = {"X-API-Key": "wrong-key-0123456789"}
 SERVICE_UNAVAILABLE = {"error": "Service unavailable"}
-HTTP_TIMEOUT = 10
 RACERS = 64
-
-
-# --- HTTP on raw sockets: a request can be held half-sent, and sent from any loopback address.
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    def json(self):
-        return json.loads(self.body)
-
-
-def raw_request(method: str, path: str, headers: dict | None = None, body: bytes = b"") -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
-    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
 def verify_request(code: str) -> bytes:
@@ -74,51 +61,6 @@ def signed_request(method: str = "GET", path: str = "/otp", nonce: str | None = 
         "X-Signature": request_signature(API_KEY, timestamp, nonce, method, path, b""),
     }
     return raw_request(method, path, headers)
-
-
-def connect(port: int, source: str = LOOPBACK) -> socket.socket:
-    return socket.create_connection(
-        (LOOPBACK, port), timeout=HTTP_TIMEOUT, source_address=(source, 0)
-    )
-
-
-def read_reply(sock: socket.socket) -> Reply:
-    response = http.client.HTTPResponse(sock)
-    response.begin()
-    return Reply(response.status, response.headers, response.read())
-
-
-def send(port: int, request: bytes, source: str = LOOPBACK) -> Reply:
-    """One request on a fresh connection; `source` is the client address the server sees."""
-    with connect(port, source) as sock:
-        sock.sendall(request)
-        return read_reply(sock)
-
-
-class HeldRequest:
-    """A request sent all but the blank line that ends its headers.
-
-    A sync worker that accepts a connection serves nothing else until the request is complete,
-    so while this one is held, every other request goes to another worker: with two workers,
-    what release() answers and what was sent meanwhile were handled by different processes.
-    """
-
-    def __init__(self, port: int, request: bytes, source: str = LOOPBACK):
-        split = request.index(b"\r\n\r\n") + 2
-        self._rest = request[split:]
-        self._sock = connect(port, source)
-        self._sock.sendall(request[:split])
-
-    def release(self) -> Reply:
-        with self._sock:
-            self._sock.sendall(self._rest)
-            return read_reply(self._sock)
-
-
-def each_worker(port: int, make_request) -> list[Reply]:
-    """What each worker of a two-worker instance answers to a request from make_request()."""
-    waiting = HeldRequest(port, make_request())
-    return [send(port, make_request()), waiting.release()]
 
 
 def ready() -> bytes:
