@@ -116,3 +116,42 @@ def test_gunicorn_stops_with_one_line_when_the_database_cannot_be_reached():
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("otp-service: the database cannot be prepared: OperationalError")
     assert "not-this-password" not in result.stderr + result.stdout
+
+
+def django_shell(code, **overrides):
+    result = run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], **overrides)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_the_default_sqlite_database_lives_in_data_dir_in_wal_mode(tmp_path):
+    printed = django_shell(
+        "from django.db import connection\n"
+        "cursor = connection.cursor()\n"
+        "cursor.execute('PRAGMA journal_mode')\n"
+        "print(connection.settings_dict['NAME'], cursor.fetchone()[0])",
+        DATA_DIR=str(tmp_path),
+        DATABASE_URL="",
+    )
+    assert printed == f"{tmp_path / 'otp.sqlite3'} wal"
+
+
+@pytest.mark.parametrize(
+    ("cache_url", "backend"),
+    [
+        ("db", "django.core.cache.backends.db.DatabaseCache"),
+        ("redis://127.0.0.1:6379/3", "django.core.cache.backends.redis.RedisCache"),
+    ],
+)
+def test_cache_url_selects_djangos_own_backends(cache_url, backend):
+    printed = django_shell(
+        "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
+        CACHE_URL=cache_url,
+    )
+    assert printed == backend
+
+
+def test_installed_apps_stay_minimal():
+    from django.conf import settings
+
+    assert not [app for app in settings.INSTALLED_APPS if app.startswith("django.contrib.")]
