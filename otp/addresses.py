@@ -20,7 +20,8 @@ def client_address(request) -> str:
     forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     if len(forwarded) < hops:
         return remote
-    candidate = forwarded[-hops]
+    # A zone id ("fe80::1%eth0") names an interface of the sender, not a different client.
+    candidate = forwarded[-hops].split("%", 1)[0]
     try:
         return str(ipaddress.ip_address(candidate))
     except ValueError:

@@ -3,10 +3,11 @@
 import logging
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
-from redis.exceptions import RedisError
+from django.db import InterfaceError, OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, MethodNotAllowed, UnsupportedMediaType
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger(__name__)
@@ -24,9 +25,10 @@ class ServiceUnavailable(APIException):
     default_code = "service_unavailable"
 
 
-# The storage the service needs to account for codes and nonces. When it fails, the request
-# fails closed: nothing is handed out or accepted that could not be recorded.
-DEPENDENCY_ERRORS = (DatabaseError, RedisError)
+# The storage the service needs to account for codes and nonces cannot be reached: the request
+# fails closed, nothing is handed out or accepted that could not be recorded. Other database
+# errors (a missing table, bad SQL) are bugs and stay 500s with a traceback.
+DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 def json_error_handler(exc, context):
@@ -37,6 +39,11 @@ def json_error_handler(exc, context):
     """
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, MethodNotAllowed):
+        # DRF's messages quote what the client sent; ours are fixed.
+        exc.detail = "Method not allowed"
+    elif isinstance(exc, UnsupportedMediaType):
+        exc.detail = "Unsupported media type: send application/json"
     elif isinstance(exc, DEPENDENCY_ERRORS):
         logger.error("storage unavailable, answering 503", exc_info=exc)
         exc = ServiceUnavailable()

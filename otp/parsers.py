@@ -3,6 +3,7 @@
 import io
 
 from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 from otp.exceptions import PayloadTooLarge
@@ -20,4 +21,8 @@ class LimitedJSONParser(JSONParser):
         body = stream.read(limit + 1)
         if len(body) > limit:
             raise PayloadTooLarge()
-        return super().parse(io.BytesIO(body), media_type, parser_context)
+        try:
+            return super().parse(io.BytesIO(body), media_type, parser_context)
+        except RecursionError:
+            # "[[[[..." a thousand deep fits in the limit and exhausts the parser's stack.
+            raise ParseError("JSON parse error - nested too deeply") from None

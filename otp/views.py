@@ -56,7 +56,9 @@ class ProtectedView(APIView):
             raise Throttled(wait, detail="Too many failed authentications; try again later")
         try:
             super().initial(request, *args, **kwargs)
-        except (AuthenticationFailed, NotAuthenticated):
+        except AuthenticationFailed:
+            # Only credentials presented and wrong count: a request with none guesses nothing,
+            # and counting it would let a misconfigured monitor lock out every bot behind it.
             lockout.record_failure(address, now)
             raise
 

@@ -14,9 +14,12 @@ class StrictEnv(environ.Env):
     Every error names the variable and the problem, never the value: a secret must not reach a log.
     """
 
-    def secret(self, name: str, min_length: int = 1) -> str:
+    def secret(self, name: str, min_length: int = 1, spaces_allowed: bool = False) -> str:
         # Read raw: django-environ would treat a leading "$" as a reference to another variable.
-        return self._checked_secret(name, self.ENVIRON.get(name, ""), min_length)
+        value = self.ENVIRON.get(name, "")
+        if spaces_allowed:
+            value = value.strip()
+        return self._checked_secret(name, value, min_length)
 
     def secret_list(self, name: str, min_length: int) -> list[str]:
         """Comma-separated secrets, each held to the same rules as a single one; may be empty."""
@@ -87,9 +90,14 @@ class StrictEnv(environ.Env):
         if scheme not in _DATABASE_SCHEMES:
             raise ImproperlyConfigured(f"{name} must be a sqlite:// or postgres:// URL")
         try:
-            return self.db_url_config(url)
+            config = self.db_url_config(url)
         except Exception:  # django-environ raises several kinds on a malformed URL
             raise ImproperlyConfigured(f"{name} is not a valid database URL") from None
+        if config["ENGINE"].endswith("sqlite3") and config["NAME"] in ("", ":memory:"):
+            raise ImproperlyConfigured(
+                f"{name} must name a SQLite file: an in-memory database is not shared by workers"
+            )
+        return config
 
     def cache(self, name: str, default: str) -> dict:
         """ "db" (Django's database cache) or a redis:// / rediss:// URL (Django's Redis cache)."""

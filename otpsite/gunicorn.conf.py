@@ -26,8 +26,9 @@ preload_app = True
 # "Connection: close", so keep-alive to clients belongs at the reverse proxy.
 worker_class = "sync"
 timeout = 30
-# On SIGTERM, workers finish the requests they hold for up to this long.
-graceful_timeout = 20
+# On SIGTERM, workers finish the requests they hold for up to this long: requests take
+# milliseconds, and Docker and podman send SIGKILL 10 s after SIGTERM.
+graceful_timeout = 8
 # gunicorn 27 otherwise opens a control socket under ~/.gunicorn shared by every instance of
 # the user; nothing here uses it.
 control_socket_disable = True

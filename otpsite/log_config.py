@@ -1,4 +1,5 @@
-"""Logging set-up: Django's dictConfig, plus the switches that make each record cheaper."""
+"""Logging set-up: Django's dictConfig, the switches that make each record cheaper, and a filter
+that keeps what clients sent out of the lines other libraries write."""
 
 import logging
 import logging.config
@@ -15,3 +16,22 @@ def configure(config: dict) -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     logging.config.dictConfig(config)
+
+
+class WithholdClientInput(logging.Filter):
+    """Drop the parts of Django's and gunicorn's own lines that quote the client's request.
+
+    gunicorn logs a malformed request with its raw request line or header (which may be an API
+    key sent without its colon) and a crash with the full URI; Django attaches the request, whose
+    representation holds the query string. Our lines keep the path, never the query.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith("Invalid request from ip="):
+            record.msg, record.args = message.partition(": ")[0] + ": malformed request", ()
+        elif message.startswith("Error handling request") and record.args:
+            record.args = tuple(str(arg).split("?", 1)[0] for arg in record.args)
+        if hasattr(record, "request"):
+            record.request = getattr(record.request, "path", "")
+        return True

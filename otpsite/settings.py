@@ -26,12 +26,13 @@ API_KEY = env.secret("API_KEY", min_length=16)
 # Keys accepted alongside API_KEY, for rotation without downtime (README: Key rotation).
 API_KEYS = [API_KEY, *env.secret_list("API_KEYS", min_length=16)]
 try:
-    OTP_SECRET = validate_secret(env.secret("OTP_SECRET"))
+    # Spaces anywhere are fine: secrets are shown in groups of four.
+    OTP_SECRET = validate_secret(env.secret("OTP_SECRET", spaces_allowed=True))
 except InvalidSecret as problem:
     raise ImproperlyConfigured(f"OTP_SECRET {problem}") from None
 
 # --- Service ---
-HOST = env.text("HOST", "0.0.0.0")
+HOST = env.text("HOST", "0.0.0.0").strip("[]")  # "[::]" and "::" alike
 PORT = env.bounded_int("PORT", 8000, low=1, high=65535)
 # One sync worker per core: on the 2-core reference machine more workers gave no more throughput
 # and a worse p99 (docs/PERFORMANCE.md).
@@ -53,7 +54,8 @@ AUTH_FAILURE_WINDOW = env.bounded_int("AUTH_FAILURE_WINDOW", 300, low=1, high=86
 TRUSTED_PROXY_COUNT = env.bounded_int("TRUSTED_PROXY_COUNT", 0, low=0, high=10)
 
 # --- Storage: SQLite in DATA_DIR for one instance; PostgreSQL + Redis for several. ---
-DATA_DIR = Path(env.text("DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# A relative DATA_DIR is taken from the project root, wherever the command runs from.
+DATA_DIR = (BASE_DIR / env.text("DATA_DIR", "var")).resolve()
 DATABASES = {
     "default": env.database("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'otp.sqlite3'}")
 }
@@ -71,7 +73,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 5,
     }
 else:
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 3)
+    # A database that stops answering must become a 503 within seconds, not a worker stuck until
+    # gunicorn kills it: bounded connect, statements, lock waits; TCP keepalives notice a dead peer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        connect_timeout=3,
+        options="-c statement_timeout=5000 -c lock_timeout=3000",
+        keepalives=1,
+        keepalives_idle=10,
+        keepalives_interval=3,
+        keepalives_count=3,
+    )
 # Keep connections across requests, and check a kept one before use so the service recovers
 # by itself after the database restarts.
 DATABASES["default"]["CONN_MAX_AGE"] = 300
@@ -163,11 +174,13 @@ LOGGING = {
             "timestamp": "time",
         },
     },
+    "filters": {"withhold_client_input": {"()": "otpsite.log_config.WithholdClientInput"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": "json",
+            "filters": ["withhold_client_input"],
         },
         "discard": {"class": "logging.NullHandler"},
     },

@@ -23,6 +23,9 @@ def prepare_storage() -> None:
         postgres = connection.vendor == "postgresql"
         with connection.cursor() as cursor:
             if postgres:
+                # Longer than the per-statement bounds in settings: another instance may be
+                # migrating; wait for it, but not forever.
+                cursor.execute("SET lock_timeout = '60s'; SET statement_timeout = '120s'")
                 cursor.execute("SELECT pg_advisory_lock(%s)", [_MIGRATION_LOCK])
             try:
                 call_command("migrate", interactive=False, verbosity=0)

@@ -29,6 +29,16 @@ def test_a_host_not_allowed_is_400_json(client):
     assert response.json() == {"error": "Bad request"}
 
 
+def test_a_crashs_log_lines_keep_the_path_but_not_the_query(authed, monkeypatch, log_output):
+    def explode(secret, at):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(totp, "code_at", explode)
+    authed.get("/otp?token=client-secret-value")
+    assert "/otp" in log_output.getvalue()
+    assert "client-secret-value" not in log_output.getvalue()
+
+
 def test_a_crash_is_500_with_a_generic_body_and_a_logged_traceback(authed, monkeypatch, caplog):
     def explode(secret, at):
         raise RuntimeError("boom in code_at")

@@ -44,11 +44,20 @@ def test_failures_outside_one_window_do_not_add_up(client, api_key, frozen_clock
 
 
 @override_settings(AUTH_FAILURE_LIMIT=2)
-def test_missing_credentials_and_bad_signatures_count_too(client, api_key, frozen_clock):
-    assert client.get("/otp").status_code == status.HTTP_401_UNAUTHORIZED
+def test_bad_signatures_count_like_wrong_keys(client, api_key, frozen_clock):
     assert client.get("/otp", HTTP_X_KEY_ID="0" * 16).status_code == status.HTTP_401_UNAUTHORIZED
+    unsigned = client.get("/otp/secure", HTTP_X_API_KEY=api_key)
+    assert unsigned.status_code == status.HTTP_401_UNAUTHORIZED
     locked = client.get("/otp", HTTP_X_API_KEY=api_key)
     assert locked.status_code == status.HTTP_429_TOO_MANY_REQUESTS
+
+
+@override_settings(AUTH_FAILURE_LIMIT=2)
+def test_requests_without_credentials_do_not_count(client, api_key, frozen_clock):
+    for _ in range(5):
+        assert client.get("/otp").status_code == status.HTTP_401_UNAUTHORIZED
+        assert client.options("/otp").status_code == status.HTTP_401_UNAUTHORIZED
+    assert client.get("/otp", HTTP_X_API_KEY=api_key).status_code == status.HTTP_200_OK
 
 
 @override_settings(AUTH_FAILURE_LIMIT=2)
@@ -93,3 +102,11 @@ def test_client_address_counts_trusted_proxies_from_the_right(hops, forwarded, e
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
     with override_settings(TRUSTED_PROXY_COUNT=hops):
         assert client_address(request) == expected
+
+
+def test_an_ipv6_zone_id_is_not_a_new_client():
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="fe80::1%" + "a" * 80
+    )
+    with override_settings(TRUSTED_PROXY_COUNT=1):
+        assert client_address(request) == "fe80::1"

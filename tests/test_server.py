@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 
 import pytest
 from rest_framework import status
@@ -84,6 +85,17 @@ def test_an_8_kib_header_gets_a_json_error(server):
     assert 400 <= code < 500
     assert headers["Content-Type"] == "application/json"
     assert set(json.loads(body)) == {"error"}
+
+
+def test_a_malformed_header_gets_json_and_stays_out_of_the_log(server):
+    # A key sent without its colon: gunicorn rejects the line before Django sees it.
+    request = f"GET /otp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key {API_KEY}\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        reply = sock.recv(65536).decode()
+    assert reply.startswith("HTTP/1.1 400")
+    assert '{"error": "Bad Request"}' in reply
+    assert API_KEY not in server.log()
 
 
 def test_an_oversized_body_is_413_json(server):

@@ -51,6 +51,8 @@ BAD_SETTINGS = [
     ("AUTH_FAILURE_WINDOW", "-5", "AUTH_FAILURE_WINDOW must be between 1 and"),
     ("TRUSTED_PROXY_COUNT", "many", "TRUSTED_PROXY_COUNT must be a whole number"),
     ("DATA_DIR", "/proc/otp-service", "DATA_DIR (the SQLite folder) cannot be created"),
+    ("DATABASE_URL", "sqlite://", "DATABASE_URL must name a SQLite file"),
+    ("DATABASE_URL", "sqlite://:memory:", "DATABASE_URL must name a SQLite file"),
 ]
 
 
@@ -155,3 +157,22 @@ def test_installed_apps_stay_minimal():
     from django.conf import settings
 
     assert not [app for app in settings.INSTALLED_APPS if app.startswith("django.contrib.")]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        (
+            "OTP_SECRET",
+            " gezd gnbv gy3t qojq gezd gnbv gy3t qojq ",
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+        ),
+        ("HOST", "[::]", "::"),
+        ("DATA_DIR", "var/elsewhere", "var/elsewhere"),
+    ],
+)
+def test_values_are_taken_as_people_write_them(name, value, expected):
+    printed = django_shell(
+        f"from django.conf import settings; print(settings.{name})", **{name: value}
+    )
+    assert printed == expected or printed == str(ROOT / expected)

@@ -154,3 +154,16 @@ def test_bodies_match_their_documented_serializers(authed, frozen_clock, path, s
 
 def test_verify_body_matches_its_documented_serializer(authed, frozen_clock):
     assert set(verify(authed, "000000").json()) == set(VerifyResultSerializer().fields)
+
+
+def test_a_deeply_nested_body_is_400_not_500(authed):
+    response = authed.generic("POST", "/otp/verify", b"[" * 1024, content_type="application/json")
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    assert set(response.json()) == {"error"}
+
+
+def test_error_messages_do_not_echo_the_request(authed):
+    method = authed.generic("BREW", "/otp")
+    media = authed.generic("POST", "/otp/verify", b"x", content_type="text/evil<script>")
+    assert method.json() == {"error": "Method not allowed"}
+    assert media.json() == {"error": "Unsupported media type: send application/json"}
