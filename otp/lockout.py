@@ -27,16 +27,15 @@ def seconds_locked(address: str, now: int) -> int:
 def record_failure(address: str, now: int) -> None:
     """Count one failure; a window starts at the first failure after the previous one ended.
 
-    Both UPDATEs are conditional and atomic, so concurrent failures from many workers are all
-    counted: a racing reset waits for the first and then finds the window already fresh.
+    Windows that have ended are deleted first (this address's and any other's, so the table
+    holds only live windows), then the row is created if missing and incremented. Each step is
+    atomic: of two workers racing, the second waits on the first's row lock and then finds the
+    fresh window, so every concurrent failure is counted.
     """
     if settings.AUTH_FAILURE_LIMIT == 0:
         return
-    window = settings.AUTH_FAILURE_WINDOW
-    rows = AuthFailureWindow.objects.filter(address=address)
+    windows = AuthFailureWindow.objects
     with transaction.atomic():
-        AuthFailureWindow.objects.get_or_create(
-            address=address, defaults={"window_start": now, "failures": 0}
-        )
-        rows.filter(window_start__lte=now - window).update(window_start=now, failures=0)
-        rows.update(failures=F("failures") + 1)
+        windows.filter(window_start__lte=now - settings.AUTH_FAILURE_WINDOW).delete()
+        windows.get_or_create(address=address, defaults={"window_start": now, "failures": 0})
+        windows.filter(address=address).update(failures=F("failures") + 1)

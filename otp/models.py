@@ -1,4 +1,5 @@
-"""What the service must remember across workers and instances: used time steps, auth failures."""
+"""What the service must remember across workers and instances: used time steps, used nonces
+(with the database cache) and failed authentications."""
 
 from django.db import models
 

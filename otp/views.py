@@ -53,7 +53,7 @@ class ProtectedView(APIView):
         address, now = client_address(request), clock.now()
         wait = lockout.seconds_locked(address, now)
         if wait:
-            raise Throttled(wait, detail="Too many failed authentications; try again later")
+            raise Throttled(wait, detail="Too many failed authentications.")
         try:
             super().initial(request, *args, **kwargs)
         except AuthenticationFailed:

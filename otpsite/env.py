@@ -1,5 +1,7 @@
 """Validating readers over django-environ: a bad value stops start-up with a message naming it."""
 
+import ipaddress
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -113,6 +115,14 @@ class StrictEnv(environ.Env):
             return self.cache_url_config(url, backend="django.core.cache.backends.redis.RedisCache")
         except Exception:
             raise ImproperlyConfigured(f"{name} is not a valid cache URL") from None
+
+    def networks(self, name: str, default: str) -> list:
+        """Comma-separated IP networks (CIDR or single addresses)."""
+        value = self.ENVIRON.get(name, "").strip() or default
+        try:
+            return [ipaddress.ip_network(item.strip()) for item in value.split(",")]
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be comma-separated IP networks") from None
 
     def text(self, name: str, default: str) -> str:
         return self.ENVIRON.get(name, "").strip() or default

@@ -52,6 +52,11 @@ AUTH_FAILURE_LIMIT = env.bounded_int("AUTH_FAILURE_LIMIT", 20, low=0, high=1_000
 AUTH_FAILURE_WINDOW = env.bounded_int("AUTH_FAILURE_WINDOW", 300, low=1, high=86_400)
 # How many reverse proxies append to X-Forwarded-For; 0 trusts only the socket address.
 TRUSTED_PROXY_COUNT = env.bounded_int("TRUSTED_PROXY_COUNT", 0, low=0, high=10)
+# X-Forwarded-For is believed only from a peer in these networks: a client that reaches the
+# service directly could otherwise write any address into it.
+TRUSTED_PROXY_NETWORKS = env.networks(
+    "TRUSTED_PROXY_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+)
 
 # --- Storage: SQLite in DATA_DIR for one instance; PostgreSQL + Redis for several. ---
 # A relative DATA_DIR is taken from the project root, wherever the command runs from.

@@ -104,9 +104,25 @@ def test_client_address_counts_trusted_proxies_from_the_right(hops, forwarded, e
         assert client_address(request) == expected
 
 
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_forwarded_for_from_a_peer_outside_the_proxy_networks_is_ignored():
+    direct = RequestFactory().get("/", REMOTE_ADDR="203.0.113.77", HTTP_X_FORWARDED_FOR="10.9.9.9")
+    assert client_address(direct) == "203.0.113.77"
+
+
 def test_an_ipv6_zone_id_is_not_a_new_client():
     request = RequestFactory().get(
         "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="fe80::1%" + "a" * 80
     )
     with override_settings(TRUSTED_PROXY_COUNT=1):
         assert client_address(request) == "fe80::1"
+
+
+@override_settings(AUTH_FAILURE_LIMIT=3, AUTH_FAILURE_WINDOW=300)
+def test_ended_windows_are_deleted_as_new_failures_arrive(client, frozen_clock):
+    from otp.models import AuthFailureWindow
+
+    fail(client, 1, REMOTE_ADDR="203.0.113.1")
+    frozen_clock.at = FROZEN_AT + 300
+    fail(client, 1, REMOTE_ADDR="203.0.113.2")
+    assert list(AuthFailureWindow.objects.values_list("address", flat=True)) == ["203.0.113.2"]

@@ -52,6 +52,7 @@ BAD_SETTINGS = [
     ("TRUSTED_PROXY_COUNT", "many", "TRUSTED_PROXY_COUNT must be a whole number"),
     ("DATA_DIR", "/proc/otp-service", "DATA_DIR (the SQLite folder) cannot be created"),
     ("DATABASE_URL", "sqlite://", "DATABASE_URL must name a SQLite file"),
+    ("TRUSTED_PROXY_NETWORKS", "10.0.0.0/8,proxy.internal", "TRUSTED_PROXY_NETWORKS must be"),
     ("DATABASE_URL", "sqlite://:memory:", "DATABASE_URL must name a SQLite file"),
 ]
 
