@@ -1,6 +1,18 @@
-"""Load-tests GET /otp under gunicorn against the bare WSGI floor; bench/run.sh is the entry point.
+"""Load-tests otp-service under gunicorn, with a bare WSGI floor; bench/run.sh is the entry point.
 
 Settings come from the environment (all optional):
+  BENCH_SCENARIOS       what to load (default "otp"): otp = GET /otp with X-API-Key (the bare
+                        floor is measured with it); verify = POST /otp/verify with X-API-Key and
+                        the code fetched just before each wrk run (the first request accepts it,
+                        the rest are replays); v2 = GET /otp with a v2 signature and a fresh nonce
+                        per request, pre-signed in Python (BENCH_V2_RATE, default 3000 req/s, x3
+                        sets per run second), v2 runs last BENCH_V2_DURATION s (default 8) after
+                        a 1 s warm-up so their timestamps stay fresh
+  BENCH_BACKENDS        storage (default "sqlite"): sqlite = DATABASE_URL and CACHE_URL unset
+                        (SQLite in a fresh DATA_DIR, database cache); postgres-redis = a fresh
+                        database on BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432),
+                        dropped afterwards, and CACHE_URL=BENCH_REDIS_URL (default
+                        redis://127.0.0.1:6379/12), that Redis database flushed before and after
   BENCH_WORKERS         WEB_CONCURRENCY for a variant run (empty: the settings default)
   BENCH_GUNICORN_ARGS   GUNICORN_CMD_ARGS for a variant run, e.g. "--worker-class gthread
                         --threads 4 --keep-alive 5" (empty: the config file as shipped)
@@ -11,10 +23,15 @@ Settings come from the environment (all optional):
   BENCH_DURATION        seconds per measured wrk run (default 10), BENCH_WARMUP (default 2)
   BENCH_REPEAT          measured runs per point, the median by req/s is shown (default 1)
   BENCH_APPS            which servers to load (default "django bare")
+  BENCH_SERVER_ENV      extra "NAME=value" settings for the server, space-separated, applied
+                        after the caller's are scrubbed, e.g. "AUTH_FAILURE_LIMIT=0" (no lockout
+                        read per request)
 """
 
 import base64
 import contextlib
+import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -31,16 +48,21 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 CONFIG = "otpsite/gunicorn.conf.py"
 APPS = {"django": None, "bare": "bench.bare_app:application"}
+SCENARIOS = ("otp", "verify", "v2")
+BACKENDS = ("sqlite", "postgres-redis")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Variables of the caller's shell that would change what is measured; the run sets its own.
 SCRUBBED = {
     "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "HOST", "PORT", "API_KEY", "OTP_SECRET", "ENV_FILE",
-    "LOG_LEVEL", "ENABLE_DOCS", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE",
+    "LOG_LEVEL", "ENABLE_DOCS", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "API_KEYS",
+    "DATABASE_URL", "CACHE_URL", "DATA_DIR", "REQUIRE_SIGNED_REQUESTS", "AUTH_FAILURE_LIMIT",
+    "AUTH_FAILURE_WINDOW", "TRUSTED_PROXY_COUNT",
 }  # fmt: skip
 RESULT_LINE = re.compile(r"^BENCH-RESULT (.*)$", re.MULTILINE)
 
@@ -54,6 +76,8 @@ class Variant:
 
 @dataclass
 class Run:
+    scenario: str
+    backend: str
     variant: str
     app: str
     connections: int
@@ -65,7 +89,9 @@ class Run:
     errors: dict
     wrk_cpu_seconds: float
     worker_split: list[float]  # each worker's share of the workers' CPU, largest first
-    other_cpu_seconds: float  # processes other than the server and wrk, machine-wide
+    other_cpu_seconds: float  # processes other than the server, storage and wrk, machine-wide
+    storage_cpu_seconds: float  # PostgreSQL backends of the bench database + redis-server
+    check: str  # what the server log says the run did (verify outcomes), or ""
 
     @property
     def rps(self) -> float:
@@ -74,6 +100,10 @@ class Run:
     @property
     def cpu_us_per_request(self) -> float:
         return self.cpu_seconds * 1e6 / self.requests if self.requests else float("nan")
+
+    @property
+    def storage_us_per_request(self) -> float:
+        return self.storage_cpu_seconds * 1e6 / self.requests if self.requests else float("nan")
 
 
 def bounded_env_int(name: str, default: int, low: int, high: int) -> int:
@@ -96,6 +126,13 @@ def variants_from_env() -> list[Variant]:
     args = os.environ.get("BENCH_GUNICORN_ARGS", "")
     default_label = "shipped" if not (workers or args) else f"workers={workers or '-'} {args}"
     return [Variant(os.environ.get("BENCH_LABEL", default_label), workers, args)]
+
+
+def extra_server_env() -> dict[str, str]:
+    pairs = os.environ.get("BENCH_SERVER_ENV", "").split()
+    if not all("=" in pair and pair.split("=", 1)[0] for pair in pairs):
+        raise SystemExit('bench: BENCH_SERVER_ENV must be "NAME=value" pairs')
+    return dict(pair.split("=", 1) for pair in pairs)
 
 
 def free_loopback_port() -> int:
@@ -124,23 +161,97 @@ def server_ticks(master: int) -> dict[int, int]:
     return {pid: process_ticks(pid) for pid in {master, *descendants(master)}}
 
 
+def storage_pids(database: str | None) -> set[int]:
+    """The PostgreSQL backends serving `database` (their title names it), PostgreSQL's own
+    processes (postmaster, WAL writer, checkpointer...: no client in their title) and Redis: the
+    CPU the service's storage spends outside the gunicorn processes. None: SQLite, in-process."""
+    if database is None:
+        return set()
+    found = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            comm = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm.startswith("redis") or (
+            comm == "postgres" and (f" {database} " in title or "(" not in title)
+        ):
+            found.add(int(proc.name))
+    return found
+
+
+def ticks_of(pids: set[int]) -> dict[int, int]:
+    ticks = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            ticks[pid] = process_ticks(pid)
+    return ticks
+
+
 def machine_ticks() -> tuple[int, int]:
     """All CPUs' (user + nice + system, total) ticks: what else ran during a run shows up here."""
     fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return sum(fields[:3]), sum(fields)
 
 
+class Storage:
+    """A fresh store for one server: SQLite in a new DATA_DIR, or a new PostgreSQL database plus a
+    flushed Redis database. Yields the environment the server needs; cleans up afterwards."""
+
+    def __init__(self, backend: str, scratch: Path):
+        self.backend = backend
+        self.data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=scratch))
+        self.database = None
+        if backend == "postgres-redis":
+            self.pg_url = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+            self.redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+            for url in (self.pg_url, self.redis_url):
+                if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+                    raise SystemExit("bench: BENCH_PG_URL and BENCH_REDIS_URL must be loopback")
+            self.database = f"otp_bench_{secrets.token_hex(4)}"
+
+    def __enter__(self) -> dict[str, str]:
+        env = {"DATA_DIR": str(self.data_dir)}
+        if self.database:
+            self._admin(f'CREATE DATABASE "{self.database}"')
+            self._flush_redis()
+            env["DATABASE_URL"] = f"{self.pg_url.rstrip('/')}/{self.database}"
+            env["CACHE_URL"] = self.redis_url
+        return env
+
+    def __exit__(self, *exc):
+        if self.database:
+            self._flush_redis()
+            self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+    def _admin(self, statement: str) -> None:
+        import psycopg  # the service's own driver, in .venv
+
+        with psycopg.connect(f"{self.pg_url.rstrip('/')}/postgres", autocommit=True) as conn:
+            conn.execute(statement)
+
+    def _flush_redis(self) -> None:
+        import redis  # the service's own client, in .venv
+
+        redis.Redis.from_url(self.redis_url, socket_timeout=5).flushdb()
+
+
 class Server:
     """One gunicorn master, started with the shipped config file and a variant's overrides."""
 
-    def __init__(self, app: str, variant: Variant, api_key: str, otp_secret: str, log: Path):
+    def __init__(self, app: str, variant: Variant, api_key: str, otp_secret: str, log: Path,
+                 storage_env: dict[str, str]):  # fmt: skip
         self.port = free_loopback_port()
         self.api_key = api_key
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
         env.update(
             ENV_FILE="", HOST="127.0.0.1", PORT=str(self.port), API_KEY=api_key,
-            OTP_SECRET=otp_secret,
+            OTP_SECRET=otp_secret, **storage_env,
         )  # fmt: skip
+        env.update(extra_server_env())
         if variant.workers:
             env["WEB_CONCURRENCY"] = variant.workers
         if variant.gunicorn_args:
@@ -150,14 +261,46 @@ class Server:
         with log.open("wb") as out:
             self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
 
-    def get(self, path: str, api_key: str) -> tuple[int, dict, bytes]:
+    def request(self, method: str, path: str, headers: dict, body: bytes | None = None
+                ) -> tuple[int, dict, bytes]:  # fmt: skip
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
-            conn.request("GET", path, headers={"X-API-Key": api_key})
+            conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
             conn.close()
+
+    def get(self, path: str, api_key: str) -> tuple[int, dict, bytes]:
+        return self.request("GET", path, {"X-API-Key": api_key})
+
+    def current_code(self) -> str:
+        return json.loads(self.get("/otp", self.api_key)[2])["otp"]
+
+    def verify(self, code: str) -> tuple[int, dict]:
+        status, _, body = self.request(
+            "POST", "/otp/verify", {"X-API-Key": self.api_key, "Content-Type": "application/json"},
+            json.dumps({"otp": code}).encode(),
+        )  # fmt: skip
+        return status, json.loads(body)
+
+    def check_scenario(self, scenario: str) -> None:
+        """Before loading it, check the scenario answers as the load test assumes."""
+        if scenario == "verify":
+            code = self.current_code()
+            first, again = self.verify(code), self.verify(code)
+            answers = [(status, body.get("valid")) for status, body in (first, again)]
+            if answers != [(200, True), (200, False)]:
+                self.fail(f"POST /otp/verify answered {first} then {again}, not valid then replay")
+        elif scenario == "v2":
+            (line,) = signed_header_sets(self.api_key, 1)
+            kid, timestamp, nonce, signature = line.split()
+            headers = {"X-Key-Id": kid, "X-Timestamp": timestamp, "X-Nonce": nonce,
+                       "X-Signature": signature}  # fmt: skip
+            first = self.request("GET", "/otp", headers)[0]
+            again = self.request("GET", "/otp", headers)[0]
+            if (first, again) != (200, 401):
+                self.fail(f"v2 GET /otp answered {first} then {again} (same nonce), not 200, 401")
 
     def wait_until_serving(self) -> str:
         """Check a right key gets 200 with a six-digit code and a wrong one 401; return the
@@ -207,17 +350,45 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def wrk(port: int, connections: int, seconds: int, api_key: str) -> tuple[dict, str, float]:
+def signed_header_sets(api_key: str, count: int) -> list[str]:
+    """`count` v2 header sets for GET /otp, each with its own nonce, signed now:
+    "key_id timestamp nonce signature" per line (otp.credentials.request_signature)."""
+    kid = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    timestamp = str(int(time.time()))
+    empty_body = hashlib.sha256(b"").hexdigest()
+    key = api_key.encode()
+    lines = []
+    for _ in range(count):
+        nonce = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-]
+        message = "\n".join(["OTP-HMAC-SHA256", timestamp, nonce, "GET", "/otp", empty_body])
+        signature = hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+        lines.append(f"{kid} {timestamp} {nonce} {signature}")
+    return lines
+
+
+def wrk(server: Server, scenario: str, connections: int, seconds: int, scratch: Path
+        ) -> tuple[dict, str, float]:  # fmt: skip
     """One bounded wrk run; returns the parsed result line, wrk's own output and its CPU time."""
     threads = 1 if connections == 1 else 2
     argv = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "5s",
-        "-s", str(ROOT / "bench" / "report.lua"), f"http://127.0.0.1:{port}/otp",
+        "-s", str(ROOT / "bench" / "report.lua"), f"http://127.0.0.1:{server.port}/otp",
     ]  # fmt: skip
+    env = {**os.environ, "BENCH_SCENARIO": scenario, "BENCH_THREADS": str(threads)}
+    if scenario in ("otp", "verify"):
+        env["BENCH_API_KEY"] = server.api_key
+    if scenario == "verify":
+        # Fetched just before the run: it stays within the accepted window (previous, current,
+        # next step) for the whole run, so every replay takes the full check-and-record path.
+        env["BENCH_OTP_CODE"] = server.current_code()
+    if scenario == "v2":
+        rate = bounded_env_int("BENCH_V2_RATE", 3000, 100, 100_000)
+        sets = scratch / "v2-sets.txt"
+        sets.write_text("\n".join(signed_header_sets(server.api_key, 3 * rate * seconds)) + "\n")
+        env["BENCH_V2_SETS"] = str(sets)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        argv, env={**os.environ, "BENCH_API_KEY": api_key}, capture_output=True, text=True,
-        timeout=seconds + 30, check=False,
+        argv, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False,
     )  # fmt: skip
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     match = RESULT_LINE.search(done.stdout)
@@ -228,27 +399,44 @@ def wrk(port: int, connections: int, seconds: int, api_key: str) -> tuple[dict, 
     return result, done.stdout, cpu
 
 
-def measure(server: Server, variant: Variant, app: str, connections: int, warmup: int,
-            duration: int) -> Run:  # fmt: skip
+VERIFY_FIELD = re.compile(r'"verify": ?"(\w+)"')
+
+
+def measure(server: Server, storage: Storage, scenario: str, variant: Variant, app: str,
+            connections: int, warmup: int, duration: int, scratch: Path) -> Run:  # fmt: skip
     if warmup:
-        wrk(server.port, connections, warmup, server.api_key)
+        wrk(server, scenario, connections, warmup, scratch)
+    log_offset = server.log.stat().st_size
+    storage_before = ticks_of(storage_pids(storage.database))
     machine_before, before = machine_ticks(), server_ticks(server.process.pid)
-    result, output, wrk_cpu = wrk(server.port, connections, duration, server.api_key)
+    result, output, wrk_cpu = wrk(server, scenario, connections, duration, scratch)
     after, machine_after = server_ticks(server.process.pid), machine_ticks()
+    # PostgreSQL backends opened during the run started from zero.
+    storage_after = ticks_of(storage_pids(storage.database))
+    where = f"{scenario} {storage.backend} {app} c={connections}"
     if after.keys() != before.keys():
-        print(f"bench: WARNING a worker was replaced during {app} c={connections}: its CPU time "
+        print(f"bench: WARNING a worker was replaced during {where}: its CPU time "
               "is lost, so CPU/request is too low", file=sys.stderr)  # fmt: skip
-    errors = {k: result[k] for k in ("status", "connect", "read", "write", "timeout")}
+    errors = {k: result[k] for k in ("status", "connect", "read", "write", "timeout", "exhausted")}
     if any(errors.values()):
-        print(f"bench: {app} c={connections}: non-2xx or socket errors:\n{output}", file=sys.stderr)
+        print(f"bench: {where}: non-2xx or socket errors:\n{output}", file=sys.stderr)
     used = {pid: after[pid] - before.get(pid, 0) for pid in after}
     workers = sorted((used[pid] for pid in used if pid != server.process.pid), reverse=True)
     server_cpu = sum(used.values()) / CLK_TCK
+    storage_cpu = sum(t - storage_before.get(pid, 0) for pid, t in storage_after.items()) / CLK_TCK
     busy = (machine_after[0] - machine_before[0]) / CLK_TCK
+    check = ""
+    if scenario == "verify":
+        with server.log.open("rb") as log:
+            log.seek(log_offset)
+            outcomes = VERIFY_FIELD.findall(log.read().decode(errors="replace"))
+        counts = {o: outcomes.count(o) for o in sorted(set(outcomes))}
+        check = ", ".join(f"{o} {n:,}" for o, n in counts.items()) or "no verify lines"
     return Run(
-        variant.label, app, connections, result["requests"], result["duration_us"] / 1e6,
-        result["p50_us"], result["p99_us"], server_cpu, errors, wrk_cpu,
-        [share / max(sum(workers), 1) for share in workers], max(busy - server_cpu - wrk_cpu, 0),
+        scenario, storage.backend, variant.label, app, connections, result["requests"],
+        result["duration_us"] / 1e6, result["p50_us"], result["p99_us"], server_cpu, errors,
+        wrk_cpu, [share / max(sum(workers), 1) for share in workers],
+        max(busy - server_cpu - wrk_cpu - storage_cpu, 0), storage_cpu, check,
     )  # fmt: skip
 
 
@@ -271,81 +459,122 @@ def machine_lines() -> list[str]:
 
 def table(runs: list[Run], notes: dict[str, str]) -> list[str]:
     lines = [
-        "| variant | conns | app | req/s | p50 ms | p99 ms | server CPU µs/req | server CPU % "
-        "| worker split % | wrk CPU % | other CPU % | errors | vs bare: req/s, CPU/req |",
-        "|---|--:|---|--:|--:|--:|--:|--:|---|--:|--:|---|---|",
+        "| scenario | backend | variant | conns | app | req/s | p50 ms | p99 ms "
+        "| server CPU µs/req | storage CPU µs/req | server CPU % | worker split % | wrk CPU % "
+        "| other CPU % | errors | vs bare: req/s, CPU/req | server log |",
+        "|---|---|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|--:|---|---|---|",
     ]
-    floor = {(r.variant, r.connections): r for r in runs if r.app == "bare"}
+    floor = {(r.backend, r.variant, r.connections): r for r in runs if r.app == "bare"}
     order = {label: i for i, label in enumerate(dict.fromkeys(r.variant for r in runs))}
-    for r in sorted(runs, key=lambda r: (order[r.variant], r.connections, list(APPS).index(r.app))):
-        bare = floor.get((r.variant, r.connections))
+
+    def key(r: Run):
+        return (SCENARIOS.index(r.scenario), BACKENDS.index(r.backend), order[r.variant],
+                r.connections, list(APPS).index(r.app))  # fmt: skip
+
+    for r in sorted(runs, key=key):
+        bare = floor.get((r.backend, r.variant, r.connections)) if r.scenario == "otp" else None
         ratio = (
             f"{r.rps / bare.rps:.2f}x, {r.cpu_us_per_request / bare.cpu_us_per_request:.2f}x"
             if bare and r.app != "bare"
             else ""
         )
         errors = ", ".join(f"{k} {v}" for k, v in r.errors.items() if v) or "none"
+        storage = f"{r.storage_us_per_request:.0f}" if r.backend != "sqlite" else "(in server)"
         lines.append(
-            f"| {r.variant} | {r.connections} | {r.app} | {r.rps:,.0f} | {r.p50_us / 1000:.2f} "
-            f"| {r.p99_us / 1000:.2f} | {r.cpu_us_per_request:.0f} "
+            f"| {r.scenario} | {r.backend} | {r.variant} | {r.connections} | {r.app} "
+            f"| {r.rps:,.0f} | {r.p50_us / 1000:.2f} "
+            f"| {r.p99_us / 1000:.2f} | {r.cpu_us_per_request:.0f} | {storage} "
             f"| {100 * r.cpu_seconds / r.seconds:.0f} "
             f"| {'/'.join(f'{100 * share:.0f}' for share in r.worker_split)} "
             f"| {100 * r.wrk_cpu_seconds / r.seconds:.0f} "
-            f"| {100 * r.other_cpu_seconds / r.seconds:.0f} | {errors} | {ratio} |"
+            f"| {100 * r.other_cpu_seconds / r.seconds:.0f} | {errors} | {ratio} | {r.check} |"
         )
     lines.append("")
     lines += [f"- {label}: {note}" for label, note in notes.items()]
     return lines
 
 
+def words_from_env(name: str, default: str, allowed) -> list[str]:
+    words = os.environ.get(name, "").split() or default.split()
+    if not set(words) <= set(allowed):
+        raise SystemExit(f"bench: {name} must name some of: {' '.join(allowed)}")
+    return words
+
+
 def main() -> None:
     duration = bounded_env_int("BENCH_DURATION", 10, 1, 120)
     warmup = bounded_env_int("BENCH_WARMUP", 2, 0, 30)
     repeat = bounded_env_int("BENCH_REPEAT", 1, 1, 5)
+    # v2 timestamps are signed before each wrk run and accepted for 30 s: keep the run short.
+    v2_duration = bounded_env_int("BENCH_V2_DURATION", 8, 1, 20)
     connections = [int(c) for c in os.environ.get("BENCH_CONNECTIONS", "1 16 64").split()]
     if not connections or not all(1 <= c <= 512 for c in connections):
         raise SystemExit("bench: BENCH_CONNECTIONS must be counts between 1 and 512")
-    apps = os.environ.get("BENCH_APPS", "django bare").split()
-    if not apps or not set(apps) <= set(APPS):
-        raise SystemExit(f"bench: BENCH_APPS must name some of: {' '.join(APPS)}")
+    apps = words_from_env("BENCH_APPS", "django bare", APPS)
+    scenarios = words_from_env("BENCH_SCENARIOS", "otp", SCENARIOS)
+    backends = words_from_env("BENCH_BACKENDS", "sqlite", BACKENDS)
     variants = variants_from_env()
     # Fresh secrets per run: nothing here can leak a real key, and no .env is read (ENV_FILE="").
     api_key = secrets.token_urlsafe(32)
     otp_secret = base64.b32encode(secrets.token_bytes(20)).decode()
     started = datetime.now(UTC)
-    header = [f"# GET /otp load test, {started:%Y-%m-%d %H:%M:%S} UTC", "", *machine_lines()]
+    header = [f"# otp-service load test, {started:%Y-%m-%d %H:%M:%S} UTC", "", *machine_lines()]
     header += [
         "- server CPU = utime+stime of the gunicorn master and workers (/proc/<pid>/stat) over "
         "the run / requests; CPU % is of one core (the machine has "
-        f"{os.cpu_count()}); worker split = each worker's share of the workers' CPU; other = "
-        "user+system CPU of every other process (machine-wide, /proc/stat); softirq time "
-        "(loopback TCP) is in none of these",
+        f"{os.cpu_count()}); worker split = each worker's share of the workers' CPU; storage = "
+        "PostgreSQL's processes for the bench database and its own (WAL writer...) and Redis "
+        "(SQLite runs inside the workers); other = user+system CPU of every other process "
+        "(machine-wide, /proc/stat); softirq time (loopback TCP) is in none of these",
     ]
     header.append(
-        f"- wrk {duration} s per run after a {warmup} s warm-up, -t1 at 1 connection, -t2 above; "
-        f"the median by req/s of {repeat} run(s) is shown"
+        f"- wrk {duration} s per run after a {warmup} s warm-up (v2: {v2_duration} s after 1 s), "
+        f"-t1 at 1 connection, -t2 above; the median by req/s of {repeat} run(s) is shown; "
+        "each server starts on empty storage (fresh DATA_DIR, fresh PostgreSQL database, "
+        "flushed Redis database)"
+        + (f"; server env {os.environ['BENCH_SERVER_ENV']}" if extra_server_env() else "")
     )
     runs, notes = [], {}
-    with tempfile.TemporaryDirectory(prefix="otp-bench-") as scratch:
-        for variant in variants:
-            for app in apps:
-                print(f"bench: {variant.label} / {app} ...", file=sys.stderr)
-                server = Server(app, variant, api_key, otp_secret, Path(scratch) / "server.log")
-                try:
-                    connection = server.wait_until_serving()
-                    notes[f"{variant.label} / {app}"] = (
-                        f"{server.workers} workers, WEB_CONCURRENCY={variant.workers or 'default'}"
-                        f", GUNICORN_CMD_ARGS={variant.gunicorn_args or '(none)'}"
-                        f", response Connection: {connection}"
-                    )
-                    for count in connections:
-                        tries = [
-                            measure(server, variant, app, count, warmup if i == 0 else 0, duration)
-                            for i in range(repeat)
-                        ]
-                        runs.append(sorted(tries, key=lambda run: run.rps)[len(tries) // 2])
-                finally:
-                    server.stop()
+    with tempfile.TemporaryDirectory(prefix="otp-bench-") as scratch_name:
+        scratch = Path(scratch_name)
+        for backend in backends:
+            for variant in variants:
+                for app in apps:
+                    # The bare floor only answers GET /otp with the key.
+                    app_scenarios = scenarios if app == "django" else [
+                        s for s in scenarios if s == "otp"
+                    ]  # fmt: skip
+                    if not app_scenarios:
+                        continue
+                    print(f"bench: {backend} / {variant.label} / {app} ...", file=sys.stderr)
+                    storage = Storage(backend, scratch)
+                    with storage as storage_env:
+                        server = Server(app, variant, api_key, otp_secret,
+                                        scratch / "server.log", storage_env)  # fmt: skip
+                        try:
+                            connection = server.wait_until_serving()
+                            notes[f"{backend} / {variant.label} / {app}"] = (
+                                f"{server.workers} workers, "
+                                f"WEB_CONCURRENCY={variant.workers or 'default'}, "
+                                f"GUNICORN_CMD_ARGS={variant.gunicorn_args or '(none)'}, "
+                                f"response Connection: {connection}"
+                            )
+                            for scenario in app_scenarios:
+                                server.check_scenario(scenario)
+                                seconds, warm = (
+                                    (v2_duration, min(warmup, 1)) if scenario == "v2"
+                                    else (duration, warmup)
+                                )  # fmt: skip
+                                for count in connections:
+                                    print(f"bench:   {scenario} c={count}", file=sys.stderr)
+                                    tries = [
+                                        measure(server, storage, scenario, variant, app, count,
+                                                warm if i == 0 else 0, seconds, scratch)
+                                        for i in range(repeat)
+                                    ]  # fmt: skip
+                                    runs.append(sorted(tries, key=lambda r: r.rps)[len(tries) // 2])
+                        finally:
+                            server.stop()
     report = "\n".join([*header, "", *table(runs, notes)]) + "\n"
     print(report)
     results = ROOT / "bench" / "results"

@@ -6,7 +6,7 @@ from django.http import JsonResponse
 from django.urls import path
 
 from otp import clock
-from otp.credentials import key_matches
+from otp.credentials import matching_key
 from otp.views import OtpView, current_code_body
 
 drf_view = OtpView.as_view()
@@ -14,7 +14,7 @@ drf_view = OtpView.as_view()
 
 def plain_otp(request):
     presented = request.META.get("HTTP_X_API_KEY", "")
-    if not key_matches(presented, settings.API_KEY):
+    if matching_key(presented, settings.API_KEYS) is None:
         return JsonResponse({"error": "Invalid or missing API key"}, status=401)
     return JsonResponse(current_code_body(clock.now()))
 

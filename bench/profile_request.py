@@ -23,6 +23,9 @@ API_KEY = secrets.token_urlsafe(32)
 # Set before Django loads: the same settings gunicorn would see from bench/run.sh.
 os.environ.update(
     ENV_FILE="",
+    # Empty SQLite storage of its own (the default backend), prepared below as gunicorn's start
+    # hook would: every protected request reads the lockout table.
+    DATA_DIR=tempfile.mkdtemp(prefix="otp-profile-"),
     API_KEY=API_KEY,
     OTP_SECRET=base64.b32encode(secrets.token_bytes(20)).decode(),
     HOST="127.0.0.1",
@@ -44,7 +47,10 @@ sys.stdout = LOG_FILE
 from django.test.utils import override_settings  # noqa: E402
 
 from bench import bare_app  # noqa: E402
+from otpsite.storage import prepare_storage  # noqa: E402
 from otpsite.wsgi import application  # noqa: E402
+
+prepare_storage()
 
 ENVIRON = {
     # What gunicorn 27 hands the app for wrk's request: only Host and X-API-Key headers.
@@ -127,8 +133,7 @@ def access_log_off():
 
 @contextlib.contextmanager
 def db_signal_receivers_off(**overrides):
-    """Django connects reset_queries and close_old_connections to every request even with no
-    DATABASES; they find only the dummy backend."""
+    """Django connects reset_queries and close_old_connections to every request."""
     from django.core import signals
     from django.db import close_old_connections, reset_queries
 
