@@ -37,13 +37,21 @@ class ApiKeyAuthentication(BaseAuthentication):
     failure_message = "Invalid or missing API key"
 
     def authenticate(self, request):
+        api_key = self.presented_key(request)
+        if api_key is None:
+            return None
+        # request.auth stays None: the key itself is kept out of the request's state.
+        return ApiClient(key_id(api_key)), None
+
+    def presented_key(self, request) -> str | None:
+        """The configured key sent as X-API-Key; None without the header, 401 if it is wrong."""
         presented = request.META.get("HTTP_X_API_KEY")
         if presented is None:
             return None
         api_key = matching_key(presented, settings.API_KEYS)
         if api_key is None:
             raise AuthenticationFailed(self.failure_message)
-        return ApiClient(key_id(api_key)), api_key
+        return api_key
 
     def authenticate_header(self, request):
         return 'ApiKey realm="otp-service"'
@@ -56,16 +64,15 @@ class HmacSignatureAuthentication(ApiKeyAuthentication):
     failure_message = "Invalid or missing request signature"
 
     def authenticate(self, request):
-        authenticated = super().authenticate(request)
-        if authenticated is None:
+        api_key = self.presented_key(request)
+        if api_key is None:
             return None
-        api_key = authenticated[1]
         timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
         signature = request.META.get("HTTP_X_SIGNATURE", "")
         fresh = timestamp_is_fresh(timestamp, clock.now(), MAX_SKEW_SECONDS)
         if not (fresh and signature_matches(api_key, timestamp, signature)):
             raise AuthenticationFailed(self.failure_message)
-        return authenticated
+        return ApiClient(key_id(api_key)), None
 
     def authenticate_header(self, request):
         return 'HmacSignature realm="otp-service"'
@@ -100,7 +107,7 @@ class SignedRequestAuthentication(BaseAuthentication):
             or not nonces.first_use(claimed_id, nonce, now, self.NONCE_MEMORY_SECONDS)
         ):
             raise AuthenticationFailed(self.failure_message)
-        return ApiClient(claimed_id), api_key
+        return ApiClient(claimed_id), None
 
     @staticmethod
     def _signature_matches(request, api_key, timestamp, nonce) -> bool:
