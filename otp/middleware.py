@@ -29,7 +29,6 @@ class RequestLogMiddleware:
         request_id = request.META.get("HTTP_X_REQUEST_ID", "")
         if not _SANE_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
-        request.request_id = request_id
         response = self.get_response(request)
         response.headers["X-Request-ID"] = request_id
         fields = {
