@@ -20,17 +20,19 @@ def client_address(request) -> str:
     forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     if len(forwarded) < hops:
         return remote
-    # A zone id ("fe80::1%eth0") names an interface of the sender, not a different client.
-    candidate = forwarded[-hops].split("%", 1)[0]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return remote
+    client = _ip(forwarded[-hops])
+    return str(client) if client else remote
 
 
 def _is_trusted_proxy(address: str) -> bool:
+    peer = _ip(address)
+    return peer is not None and any(peer in net for net in settings.TRUSTED_PROXY_NETWORKS)
+
+
+def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP address in `text`, or None. A zone id ("fe80::1%eth0") names an interface of the
+    sender, not a different client, so it is dropped."""
     try:
-        peer = ipaddress.ip_address(address.split("%", 1)[0])
+        return ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
-        return False
-    return any(peer in network for network in settings.TRUSTED_PROXY_NETWORKS)
+        return None

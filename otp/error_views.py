@@ -7,11 +7,13 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from rest_framework import status
 
+from otp.exceptions import PayloadTooLarge
+
 
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(
-            {"error": "Request body too large"}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            {"error": PayloadTooLarge.default_detail}, status=PayloadTooLarge.status_code
         )
     return JsonResponse({"error": "Bad request"}, status=status.HTTP_400_BAD_REQUEST)
 
