@@ -1,5 +1,7 @@
 """Validating readers over django-environ: a bad value stops start-up with a message naming it."""
 
+import base64
+import binascii
 import ipaddress
 
 import environ
@@ -32,6 +34,22 @@ class StrictEnv(environ.Env):
             self._checked_secret(f"{name} item {position}", item.strip(), min_length)
             for position, item in enumerate(value.split(","), start=1)
         ]
+
+    def encryption_keys(self, name: str) -> list[bytes]:
+        """Comma-separated base64 (standard or URL-safe) keys of exactly 32 bytes; may be empty."""
+        keys = []
+        for position, item in enumerate(self.secret_list(name, min_length=1), start=1):
+            try:
+                key = base64.b64decode(item.replace("-", "+").replace("_", "/"), validate=True)
+            except (binascii.Error, ValueError):
+                key = b""
+            if len(key) != 32:
+                raise ImproperlyConfigured(
+                    f"{name} item {position} is not a base64 key of 32 bytes "
+                    "(make one with: openssl rand -base64 32)"
+                )
+            keys.append(key)
+        return keys
 
     @staticmethod
     def _checked_secret(name: str, value: str, min_length: int) -> str:
