@@ -1,5 +1,7 @@
 """The TOTP arithmetic: RFC 6238 vectors, windows and secret handling, with time as an argument."""
 
+import base64
+
 import pytest
 
 from otp import totp
@@ -101,3 +103,99 @@ def test_unusable_secrets_are_refused_without_echoing_them(raw, problem):
     assert problem in str(refused.value)
     if raw.strip():
         assert raw not in str(refused.value)
+
+
+# RFC 6238 Appendix B, SHA-256 and SHA-512 rows: each seed is as long as its digest (32 and 64
+# ASCII bytes, not the SHA-1 row's 20), so each algorithm has its own secret.
+RFC_SHA256_SECRET = base64.b32encode(b"12345678901234567890123456789012").decode()
+RFC_SHA512_SECRET = base64.b32encode(
+    b"1234567890123456789012345678901234567890123456789012345678901234"
+).decode()
+RFC_LONG_VECTORS = [
+    ("SHA256", 59, "46119246"),
+    ("SHA256", 1111111109, "68084774"),
+    ("SHA256", 1111111111, "67062674"),
+    ("SHA256", 1234567890, "91819424"),
+    ("SHA256", 2000000000, "90698825"),
+    ("SHA256", 20000000000, "77737706"),
+    ("SHA512", 59, "90693936"),
+    ("SHA512", 1111111109, "25091201"),
+    ("SHA512", 1111111111, "99943326"),
+    ("SHA512", 1234567890, "93441116"),
+    ("SHA512", 2000000000, "38618901"),
+    ("SHA512", 20000000000, "47863826"),
+]
+RFC_SECRETS = {"SHA256": RFC_SHA256_SECRET, "SHA512": RFC_SHA512_SECRET}
+SHA512_EIGHT = totp.Params("SHA512", 8, 30)
+
+
+@pytest.mark.parametrize(("algorithm", "at", "code"), RFC_LONG_VECTORS)
+def test_rfc6238_sha256_and_sha512_vectors_with_eight_digits(algorithm, at, code):
+    params = totp.Params(algorithm, 8, 30)
+    assert totp.code_at(RFC_SECRETS[algorithm], at, params) == code
+
+
+def test_eight_digit_sha512_code_matches_its_step():
+    assert totp.matching_step(RFC_SHA512_SECRET, "99943326", 1111111111, SHA512_EIGHT) == (
+        1111111111 // 30
+    )
+
+
+def test_six_digit_code_never_matches_eight_digit_params():
+    # The last six digits of the right 8-digit code: a 6-digit app's answer for the same secret.
+    assert totp.matching_step(RFC_SHA512_SECRET, "943326", 1111111111, SHA512_EIGHT) is None
+
+
+@pytest.mark.parametrize(("at", "left"), [(0, 60), (1, 59), (59, 1), (60, 60), (1700000052, 48)])
+def test_seconds_left_counts_down_a_sixty_second_period(at, left):
+    assert totp.seconds_left(at, totp.Params(period=60)) == left
+
+
+def test_a_sixty_second_period_keeps_its_code_for_the_whole_minute():
+    params = totp.Params(period=60)
+    assert totp.code_at(RFC_SECRET, 1111111080, params) == totp.code_at(
+        RFC_SECRET, 1111111139, params
+    )
+    assert totp.code_at(RFC_SECRET, 1111111139, params) != totp.code_at(
+        RFC_SECRET, 1111111140, params
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"algorithm": "MD5"}, "algorithm must be one of SHA1, SHA256, SHA512"),
+        ({"algorithm": "sha1"}, "algorithm must be one of"),
+        ({"digits": 7}, "digits must be 6 or 8"),
+        ({"digits": 10}, "digits must be 6 or 8"),
+        ({"period": 14}, "period must be 15 to 120 s"),
+        ({"period": 121}, "period must be 15 to 120 s"),
+    ],
+)
+def test_params_refuse_values_outside_what_apps_support(fields, problem):
+    with pytest.raises(ValueError, match=problem):
+        totp.Params(**fields)
+
+
+@pytest.mark.parametrize("fields", [{"period": 15}, {"period": 120}, {"digits": 8}])
+def test_params_accept_the_edges_of_their_ranges(fields):
+    assert totp.Params(**fields) != totp.DEFAULT
+
+
+def test_fingerprint_differs_between_params_of_one_secret():
+    prints = {
+        totp.fingerprint(RFC_SECRET, params)
+        for params in (
+            totp.DEFAULT,
+            totp.Params("SHA256"),
+            totp.Params("SHA512"),
+            totp.Params(digits=8),
+            totp.Params(period=60),
+        )
+    }
+    assert len(prints) == 5
+
+
+def test_default_fingerprint_is_the_same_with_default_params_spelled_out():
+    assert totp.fingerprint(RFC_SECRET) == totp.fingerprint(RFC_SECRET, totp.DEFAULT)
+    assert totp.fingerprint(RFC_SECRET) == totp.fingerprint(RFC_SECRET, totp.Params("SHA1", 6, 30))
