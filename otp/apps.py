@@ -8,5 +8,6 @@ class OtpConfig(AppConfig):
     verbose_name = "TOTP service"
 
     def ready(self):
-        # Registers the OpenAPI descriptions of the authentication classes.
-        from otp import schema  # noqa: F401
+        # Registers the OpenAPI descriptions of the authentication classes and the start-up
+        # check of OTP_ENCRYPTION_KEYS.
+        from otp import checks, schema  # noqa: F401

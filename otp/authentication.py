@@ -1,19 +1,14 @@
 """DRF authentication: the API key (v1), the key plus a signed timestamp (v1 /otp/secure), and
 v2 signed requests, where the key never leaves the client."""
 
-from dataclasses import dataclass
-from typing import ClassVar
-
-from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from otp import clock, nonces
+from otp import clients, clock, nonces
+from otp.clients import Caller
 from otp.credentials import (
     NONCE_PATTERN,
     constant_time_equal,
-    key_id,
-    matching_key,
     request_signature,
     signature_matches,
     timestamp_is_fresh,
@@ -22,36 +17,30 @@ from otp.credentials import (
 MAX_SKEW_SECONDS = 30
 
 
-@dataclass(frozen=True)
-class ApiClient:
-    """The caller a configured API key vouched for; the service has no user accounts."""
-
-    key_id: str
-    is_authenticated: ClassVar[bool] = True
-
-
 class ApiKeyAuthentication(BaseAuthentication):
-    """`X-API-Key: <key>`, any configured key. No header: not this scheme (None). Else 401."""
+    """`X-API-Key: <key>`: an environment key or a client's live key, of a client that need not
+    sign. No header: not this scheme (None). Else 401."""
 
     # One message for every failure of the scheme: a client must not learn which check failed.
     failure_message = "Invalid or missing API key"
 
     def authenticate(self, request):
-        api_key = self.presented_key(request)
-        if api_key is None:
+        found = self.caller_and_key(request)
+        if found is None:
             return None
         # request.auth stays None: the key itself is kept out of the request's state.
-        return ApiClient(key_id(api_key)), None
+        return found[0], None
 
-    def presented_key(self, request) -> str | None:
-        """The configured key sent as X-API-Key; None without the header, 401 if it is wrong."""
+    def caller_and_key(self, request) -> tuple[Caller, str] | None:
+        """Who sent X-API-Key, and the key; None without the header, 401 if it is not good."""
         presented = request.META.get("HTTP_X_API_KEY")
         if presented is None:
             return None
-        api_key = matching_key(presented, settings.API_KEYS)
-        if api_key is None:
+        caller = clients.caller_for_key(presented, clock.now())
+        # A client that must sign may not send its key, even correctly: the key travelled.
+        if caller is None or caller.requires_signature:
             raise AuthenticationFailed(self.failure_message)
-        return api_key
+        return caller, presented
 
     def authenticate_header(self, request):
         return 'ApiKey realm="otp-service"'
@@ -64,15 +53,16 @@ class HmacSignatureAuthentication(ApiKeyAuthentication):
     failure_message = "Invalid or missing request signature"
 
     def authenticate(self, request):
-        api_key = self.presented_key(request)
-        if api_key is None:
+        found = self.caller_and_key(request)
+        if found is None:
             return None
+        caller, api_key = found
         timestamp = request.META.get("HTTP_X_TIMESTAMP", "")
         signature = request.META.get("HTTP_X_SIGNATURE", "")
         fresh = timestamp_is_fresh(timestamp, clock.now(), MAX_SKEW_SECONDS)
         if not (fresh and signature_matches(api_key, timestamp, signature)):
             raise AuthenticationFailed(self.failure_message)
-        return ApiClient(key_id(api_key)), None
+        return caller, None
 
     def authenticate_header(self, request):
         return 'HmacSignature realm="otp-service"'
@@ -96,7 +86,8 @@ class SignedRequestAuthentication(BaseAuthentication):
         timestamp = meta.get("HTTP_X_TIMESTAMP", "")
         nonce = meta.get("HTTP_X_NONCE", "")
         now = clock.now()
-        api_key = {key_id(key): key for key in settings.API_KEYS}.get(claimed_id)
+        found = clients.signing_key(claimed_id, now)
+        api_key, caller = found if found else (None, None)
         if (
             api_key is None
             or "HTTP_X_API_KEY" in meta
@@ -107,7 +98,7 @@ class SignedRequestAuthentication(BaseAuthentication):
             or not nonces.first_use(claimed_id, nonce, now, self.NONCE_MEMORY_SECONDS)
         ):
             raise AuthenticationFailed(self.failure_message)
-        return ApiClient(claimed_id), None
+        return caller, None
 
     @staticmethod
     def _signature_matches(request, api_key, timestamp, nonce) -> bool:

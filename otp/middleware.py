@@ -29,6 +29,9 @@ class RequestLogMiddleware:
         request_id = request.META.get("HTTP_X_REQUEST_ID", "")
         if not _SANE_REQUEST_ID.fullmatch(request_id):
             request_id = uuid.uuid4().hex
+        # Worked out once, for this line, the lockout check and the audit trail.
+        request.request_id = request_id
+        request.client_address = client_address(request)
         response = self.get_response(request)
         response.headers["X-Request-ID"] = request_id
         fields = {
@@ -36,7 +39,7 @@ class RequestLogMiddleware:
             "path": request.path,
             "status": response.status_code,
             "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "client": client_address(request),
+            "client": request.client_address,
             "request_id": request_id,
         }
         # DRF puts the authenticated caller on the Django request too.
@@ -51,14 +54,14 @@ class RequestLogMiddleware:
 
 
 class NoStoreMiddleware:
-    """`Cache-Control: no-store` on every /otp* response, errors included: a code must never
-    sit in a shared cache or a client's history."""
+    """`Cache-Control: no-store` on every /otp* and /accounts* response, errors included: a code
+    must never sit in a shared cache or a client's history."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.path.startswith("/otp"):
+        if request.path.startswith(("/otp", "/accounts")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

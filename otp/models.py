@@ -1,5 +1,5 @@
-"""What the service must remember across workers and instances: used time steps, used nonces
-(with the database cache) and failed authentications."""
+"""What the service keeps across workers and instances: accounts, clients and their keys, used
+time steps and nonces, failure counts, and the audit trail."""
 
 from django.db import models
 
@@ -50,3 +50,99 @@ class AuthFailureWindow(models.Model):
 
     def __str__(self):
         return f"{self.address}: {self.failures} since {self.window_start}"
+
+
+class Account(models.Model):
+    """A TOTP account the service holds codes for; its secret only ever sealed (otp.sealing)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    issuer = models.CharField(max_length=200, blank=True)
+    label = models.CharField(max_length=200, blank=True)
+    algorithm = models.CharField(max_length=6)
+    digits = models.PositiveSmallIntegerField()
+    period = models.PositiveSmallIntegerField()
+    # AES-256-GCM under OTP_ENCRYPTION_KEYS, the account name as associated data.
+    sealed_secret = models.BinaryField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "otp_account"  # named in otp/accounts.py's SQL
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Client(models.Model):
+    """A caller with its own API keys, limited to some accounts and actions."""
+
+    name = models.CharField(max_length=64, unique=True)
+    all_accounts = models.BooleanField(default=False)
+    # Account names ("default" included) when not all_accounts.
+    accounts = models.JSONField(default=list)
+    may_issue = models.BooleanField(default=False)
+    may_verify = models.BooleanField(default=False)
+    requires_signature = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "otp_client"  # named in otp/clients.py's SQL
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ClientKey(models.Model):
+    """One API key of a client. Two are live while a rotation's grace period runs."""
+
+    # otp.credentials.key_id of the key: the first 16 hex digits of key_hash.
+    key_id = models.CharField(max_length=16, primary_key=True)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="keys")
+    key_hash = models.CharField(max_length=64)  # hex SHA-256: what X-API-Key is checked against
+    # The key itself sealed under OTP_ENCRYPTION_KEYS: HMAC signatures (v1 /otp/secure, v2) can
+    # only be checked by someone holding the key, and the hash is not it.
+    sealed_key = models.BinaryField()
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "otp_clientkey"
+
+    def __str__(self):
+        return f"{self.key_id} of {self.client_id}"
+
+
+class VerifyFailures(models.Model):
+    """Consecutive wrong codes sent for one account, and until when its verifications wait."""
+
+    account = models.CharField(max_length=64, primary_key=True)
+    failures = models.PositiveIntegerField()
+    blocked_until = models.BigIntegerField()  # unix seconds; 0: not blocked
+
+    class Meta:
+        db_table = "otp_verifyfailures"  # named in otp/verify_throttle.py's SQL
+
+    def __str__(self):
+        return f"{self.account}: {self.failures} failures"
+
+
+class AuditRecord(models.Model):
+    """Who did what to which account, and how it ended: never a code, key or secret."""
+
+    at = models.DateTimeField(db_index=True)
+    client = models.CharField(max_length=64)  # a client's name, "env:<key id>" or "operator"
+    key_id = models.CharField(max_length=16, blank=True)
+    account = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=32)
+    outcome = models.CharField(max_length=32)
+    address = models.CharField(max_length=64, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        db_table = "otp_auditrecord"  # named in otp/audit.py's SQL
+        indexes = [models.Index(fields=["account", "at"]), models.Index(fields=["client", "at"])]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%dT%H:%M:%SZ} {self.client} {self.action}: {self.outcome}"

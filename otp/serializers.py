@@ -23,7 +23,7 @@ class CodeField(serializers.CharField):
 
 
 class VerifyRequestSerializer(serializers.Serializer):
-    otp = CodeField(help_text="The code to check: six ASCII digits.")
+    otp = CodeField(help_text="The code to check: the account's number of ASCII digits.")
 
 
 # The views build these bodies as plain dicts (the hot path skips serializer overhead); these
@@ -34,9 +34,9 @@ class HealthSerializer(serializers.Serializer):
 
 
 class OtpSerializer(serializers.Serializer):
-    otp = serializers.CharField(help_text="The current code: six digits.")
+    otp = serializers.CharField(help_text="The current code: six (or the account's) digits.")
     valid_for_seconds = serializers.IntegerField(
-        help_text="Seconds until the code's 30-second window ends (1 to 30)."
+        help_text="Seconds until the code's window ends (1 to the period, 30 for /otp)."
     )
     timestamp = serializers.IntegerField(help_text="Server time the code was computed for.")
 
@@ -44,6 +44,18 @@ class OtpSerializer(serializers.Serializer):
 class VerifyResultSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
     timestamp = serializers.IntegerField(help_text="Server time of the check, unix seconds.")
+
+
+class AccountSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    issuer = serializers.CharField()
+    algorithm = serializers.ChoiceField(["SHA1", "SHA256", "SHA512"])
+    digits = serializers.IntegerField()
+    period = serializers.IntegerField(help_text="Seconds per code.")
+
+
+class AccountListSerializer(serializers.Serializer):
+    accounts = AccountSerializer(many=True)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from otp.views import HealthView, OtpSecureView, OtpVerifyView, OtpView, ReadyView
+from otp.views import (
+    AccountListView,
+    AccountOtpView,
+    AccountVerifyView,
+    HealthView,
+    OtpSecureView,
+    OtpVerifyView,
+    OtpView,
+    ReadyView,
+)
 
 urlpatterns = [
     path("health", HealthView.as_view(), name="health"),
@@ -10,4 +19,7 @@ urlpatterns = [
     path("otp", OtpView.as_view(), name="otp"),
     path("otp/verify", OtpVerifyView.as_view(), name="otp-verify"),
     path("otp/secure", OtpSecureView.as_view(), name="otp-secure"),
+    path("accounts", AccountListView.as_view(), name="accounts"),
+    path("accounts/<str:name>/otp", AccountOtpView.as_view(), name="account-otp"),
+    path("accounts/<str:name>/otp/verify", AccountVerifyView.as_view(), name="account-verify"),
 ]

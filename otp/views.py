@@ -2,20 +2,29 @@
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
+from rest_framework.exceptions import (
+    AuthenticationFailed,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otp import clock, lockout, readiness, totp
-from otp.addresses import client_address
+from otp import audit, clock, codes, lockout, readiness
+from otp.accounts import DEFAULT_NAME, TotpAccount, account_summaries, get_account
+from otp.audit import Actor
 from otp.authentication import (
     ApiKeyAuthentication,
     HmacSignatureAuthentication,
     SignedRequestAuthentication,
 )
-from otp.one_time import accept_step
+from otp.clients import ISSUE, VERIFY
+from otp.otpauth import ACCOUNT_NAME
 from otp.serializers import (
+    AccountListSerializer,
     ErrorSerializer,
     HealthSerializer,
     OtpSerializer,
@@ -37,8 +46,13 @@ OTP_EXAMPLE = OpenApiExample(
 )
 
 
+# The same answer for an account that does not exist and one the caller may not see.
+ACCOUNT_NOT_FOUND = "Account not found"
+
+
 class ProtectedView(APIView):
-    """A view that needs valid credentials, from an address that is not locked out."""
+    """A view that needs valid credentials, from an address that is not locked out. Every
+    refusal is on the audit trail."""
 
     authentication_classes = [ApiKeyAuthentication, SignedRequestAuthentication]
 
@@ -50,33 +64,75 @@ class ProtectedView(APIView):
     def initial(self, request, *args, **kwargs):
         # Checked before the credentials: a locked-out address must not learn whether a guess
         # was right, so it gets 429 either way.
-        address, now = client_address(request), clock.now()
-        wait = lockout.seconds_locked(address, now)
+        now = clock.now()
+        wait = lockout.seconds_locked(request.client_address, now)
         if wait:
+            audit.record(self.anonymous(request), "authenticate", "locked_out", "", now)
             raise Throttled(wait, detail="Too many failed authentications.")
         try:
             super().initial(request, *args, **kwargs)
         except AuthenticationFailed:
             # Only credentials presented and wrong count: a request with none guesses nothing,
             # and counting it would let a misconfigured monitor lock out every bot behind it.
-            lockout.record_failure(address, now)
+            lockout.record_failure(request.client_address, now)
+            audit.record(self.anonymous(request), "authenticate", "failed", "", now)
             raise
 
     def permission_denied(self, request, message=None, code=None):
         # With no credentials at all DRF would say "credentials were not provided"; answer as for
         # wrong ones, so a client cannot probe which part it got right.
         if request.authenticators and not request.successful_authenticator:
+            audit.record(self.anonymous(request), "authenticate", "missing", "", clock.now())
             raise NotAuthenticated(request.authenticators[0].failure_message)
         super().permission_denied(request, message, code)
 
+    @staticmethod
+    def anonymous(request) -> Actor:
+        return Actor(client="", address=request.client_address, request_id=request.request_id)
 
-def current_code_body(at: int) -> dict:
-    """The /otp body: code, time left and timestamp all derived from the one reading `at`."""
-    return {
-        "otp": totp.code_at(settings.OTP_SECRET, at),
-        "valid_for_seconds": totp.seconds_left(at),
-        "timestamp": at,
-    }
+    @staticmethod
+    def actor(request) -> Actor:
+        caller = request.user
+        return Actor(
+            client=caller.name,
+            key_id=caller.key_id,
+            address=request.client_address,
+            request_id=request.request_id,
+        )
+
+    def account_for(self, request, name: str, action: str, at: int) -> TotpAccount:
+        """The account `name` if the caller may do `action` on it; else 404 if it may not see
+        it (or it does not exist), 403 if it may see it but not do that. Refusals are audited."""
+        caller = request.user
+        if not ACCOUNT_NAME.fullmatch(name):
+            # Not a name any account can have; not recorded as sent (it could be anything).
+            audit.record(self.actor(request), action, "not_found", "", at)
+            raise NotFound(ACCOUNT_NOT_FOUND)
+        account = get_account(name) if caller.may_see(name) else None
+        if account is None:
+            audit.record(self.actor(request), action, "not_found", name, at)
+            raise NotFound(ACCOUNT_NOT_FOUND)
+        if not caller.may(action, name):
+            audit.record(self.actor(request), action, "denied", name, at)
+            raise PermissionDenied("This client may not do that on this account")
+        return account
+
+    def issue(self, request, name: str) -> Response:
+        at = clock.now()
+        account = self.account_for(request, name, ISSUE, at)
+        return Response(codes.issue(account, self.actor(request), at))
+
+    def verify(self, request, name: str) -> Response:
+        at = clock.now()
+        account = self.account_for(request, name, VERIFY, at)
+        serializer = VerifyRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        result = codes.verify(account, serializer.validated_data["otp"], self.actor(request), at)
+        # The access log line says why a code was refused; the client only sees valid: false.
+        request._request.verify_outcome = result.outcome
+        if result.outcome == "throttled":
+            raise Throttled(result.retry_after, detail="Too many wrong codes for this account.")
+        return Response({"valid": result.outcome == "valid", "timestamp": at})
 
 
 class ReadyView(APIView):
@@ -116,7 +172,7 @@ class OtpView(ProtectedView):
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
-        return Response(current_code_body(clock.now()))
+        return self.issue(request, DEFAULT_NAME)
 
 
 class OtpSecureView(ProtectedView):
@@ -132,7 +188,7 @@ class OtpSecureView(ProtectedView):
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
-        return Response(current_code_body(clock.now()))
+        return self.issue(request, DEFAULT_NAME)
 
 
 class OtpVerifyView(ProtectedView):
@@ -157,19 +213,77 @@ class OtpVerifyView(ProtectedView):
         ],
     )
     def post(self, request):
-        serializer = VerifyRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        at = clock.now()
-        outcome = verify_once(settings.OTP_SECRET, serializer.validated_data["otp"], at)
-        # The access log line says why a code was refused; the client only sees valid: false.
-        request._request.verify_outcome = outcome
-        return Response({"valid": outcome == "valid", "timestamp": at})
+        return self.verify(request, DEFAULT_NAME)
 
 
-def verify_once(secret: str, code: str, at: int) -> str:
-    """ "valid", "invalid" or "replayed": a matching code is valid only the first time its time
-    step (or a later one) is used."""
-    step = totp.matching_step(secret, code, at)
-    if step is None:
-        return "invalid"
-    return "valid" if accept_step(totp.fingerprint(secret), step) else "replayed"
+ACCOUNT_LIST_EXAMPLE = OpenApiExample(
+    "Accounts",
+    {
+        "accounts": [
+            {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
+            {
+                "name": "github-bot",
+                "issuer": "GitHub",
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": 30,
+            },
+        ]
+    },
+)
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer, description="No such account, or one this client may not see: one answer."
+)
+FORBIDDEN = OpenApiResponse(
+    ErrorSerializer, description="The client may see the account but not do this on it."
+)
+
+
+class AccountListView(ProtectedView):
+    @extend_schema(
+        summary="The accounts this client may use",
+        responses={200: AccountListSerializer, 401: unauthorized(ApiKeyAuthentication)},
+        examples=[ACCOUNT_LIST_EXAMPLE],
+    )
+    def get(self, request):
+        return Response({"accounts": account_summaries(request.user.may_see)})
+
+
+class AccountOtpView(ProtectedView):
+    @extend_schema(
+        summary="Current code of one account",
+        description="Like GET /otp, with the account's own algorithm, digits and period.",
+        responses={
+            200: OtpSerializer,
+            401: unauthorized(ApiKeyAuthentication),
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
+        examples=[OTP_EXAMPLE],
+    )
+    def get(self, request, name):
+        return self.issue(request, name)
+
+
+class AccountVerifyView(ProtectedView):
+    @extend_schema(
+        summary="Check a code of one account",
+        description=(
+            "Like POST /otp/verify, once per code and account. After VERIFY_FAILURE_LIMIT "
+            "consecutive wrong codes the account answers 429 with Retry-After, doubling per "
+            "further wrong code up to 15 minutes; a valid code resets it."
+        ),
+        request=VerifyRequestSerializer,
+        responses={
+            200: VerifyResultSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer, description="Body is not JSON with a string otp."
+            ),
+            401: unauthorized(ApiKeyAuthentication),
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            429: OpenApiResponse(ErrorSerializer, description="Too many wrong codes: wait."),
+        },
+    )
+    def post(self, request, name):
+        return self.verify(request, name)

@@ -31,6 +31,11 @@ try:
 except InvalidSecret as problem:
     raise ImproperlyConfigured(f"OTP_SECRET {problem}") from None
 
+# AES-256-GCM keys for the account secrets and client keys stored in the database: the first
+# seals, every one opens (README: Encryption keys). Needed only once accounts or clients exist;
+# storage.prepare_storage refuses to start when none of them opens what is stored.
+OTP_ENCRYPTION_KEYS = env.encryption_keys("OTP_ENCRYPTION_KEYS")
+
 # --- Service ---
 HOST = env.text("HOST", "0.0.0.0").strip("[]")  # "[::]" and "::" alike
 PORT = env.bounded_int("PORT", 8000, low=1, high=65535)
@@ -50,6 +55,11 @@ REQUIRE_SIGNED_REQUESTS = env.strict_bool("REQUIRE_SIGNED_REQUESTS", default=Fal
 # Failed authentications from one address within the window that lock it out (0: never).
 AUTH_FAILURE_LIMIT = env.bounded_int("AUTH_FAILURE_LIMIT", 20, low=0, high=1_000_000)
 AUTH_FAILURE_WINDOW = env.bounded_int("AUTH_FAILURE_WINDOW", 300, low=1, high=86_400)
+# Consecutive wrong codes on one account before its verifications are throttled (RFC 4226
+# section 7.3); each further failure doubles the wait, up to 15 minutes. 0: never.
+VERIFY_FAILURE_LIMIT = env.bounded_int("VERIFY_FAILURE_LIMIT", 5, low=0, high=1000)
+# Audit records older than this are deleted by `manage.py otp audit purge`.
+AUDIT_RETENTION_DAYS = env.bounded_int("AUDIT_RETENTION_DAYS", 90, low=1, high=36_500)
 # How many reverse proxies append to X-Forwarded-For; 0 trusts only the socket address.
 TRUSTED_PROXY_COUNT = env.bounded_int("TRUSTED_PROXY_COUNT", 0, low=0, high=10)
 # X-Forwarded-For is believed only from a peer in these networks: a client that reaches the

@@ -4,12 +4,15 @@ import django
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections
 
+from otpsite.startup import exit_on_configuration_error
+
 # Any fixed number: the PostgreSQL advisory lock instances starting together queue on.
 _MIGRATION_LOCK = 0x6F7470  # "otp"
 
 
 def prepare_storage() -> None:
-    """Apply migrations and create the cache table, then close every connection.
+    """Apply migrations and create the cache table, check that OTP_ENCRYPTION_KEYS opens every
+    stored secret, then close every connection.
 
     Instances started together against one PostgreSQL take turns (an advisory lock), instead of
     racing to create the same tables. The connections are closed because gunicorn forks its
@@ -19,6 +22,8 @@ def prepare_storage() -> None:
     # Already done when gunicorn preloaded the Django app; not when it serves another WSGI app
     # under this config (bench/bare_app.py).
     django.setup()
+    from otp.rekey import check_keys_open_everything  # needs the app registry set up
+
     try:
         postgres = connection.vendor == "postgresql"
         with connection.cursor() as cursor:
@@ -33,6 +38,9 @@ def prepare_storage() -> None:
             finally:
                 if postgres:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [_MIGRATION_LOCK])
+        # Fail now, with the variable named, not on the first request for a locked account.
+        with exit_on_configuration_error():
+            check_keys_open_everything()
     except DatabaseError as problem:
         # One line, like a configuration error; the message names host and port, never a password.
         first_line = str(problem).strip().splitlines()[0] if str(problem).strip() else ""

@@ -44,7 +44,16 @@ def test_the_schema_is_json_and_documents_every_endpoint(docs_server):
     assert code == status.HTTP_200_OK
     assert headers["Content-Type"] == "application/json"
     schema = json.loads(body)
-    assert set(schema["paths"]) == {"/health", "/ready", "/otp", "/otp/verify", "/otp/secure"}
+    assert set(schema["paths"]) == {
+        "/health",
+        "/ready",
+        "/otp",
+        "/otp/verify",
+        "/otp/secure",
+        "/accounts",
+        "/accounts/{name}/otp",
+        "/accounts/{name}/otp/verify",
+    }
     schemes = schema["components"]["securitySchemes"]
     assert {scheme["name"] for scheme in schemes.values()} == {
         "X-API-Key",

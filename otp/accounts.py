@@ -1,0 +1,117 @@
+"""The TOTP accounts: OTP_SECRET as the account `default`, the others sealed in the database."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from otp import audit, sealing, totp
+from otp.audit import Actor
+from otp.models import Account, Client
+from otp.otpauth import AccountSpec, InvalidAccount, check_name
+
+DEFAULT_NAME = "default"
+
+
+@dataclass(frozen=True)
+class TotpAccount:
+    """An account ready to make and check codes. Its secret never leaves the process."""
+
+    name: str
+    issuer: str
+    label: str
+    params: totp.Params
+    secret: str = field(repr=False)
+
+    def summary(self) -> dict:
+        """What a caller or an operator may see of the account."""
+        return summary(self.name, self.issuer, self.params)
+
+
+def summary(name: str, issuer: str, params: totp.Params) -> dict:
+    return {
+        "name": name,
+        "issuer": issuer,
+        "algorithm": params.algorithm,
+        "digits": params.digits,
+        "period": params.period,
+    }
+
+
+def default_account() -> TotpAccount:
+    return TotpAccount(DEFAULT_NAME, "", "", totp.DEFAULT, settings.OTP_SECRET)
+
+
+def associated_data(name: str) -> str:
+    """Binds a sealed secret to its account: copied onto another row, it does not open."""
+    return f"account:{name}"
+
+
+def get_account(name: str) -> TotpAccount | None:
+    """The account called `name`, its secret unsealed; None if there is none."""
+    if name == DEFAULT_NAME:
+        return default_account()
+    row = Account.objects.filter(name=name).first()
+    if row is None:
+        return None
+    secret = sealing.open_sealed(row.sealed_secret, associated_data(name)).decode()
+    return TotpAccount(row.name, row.issuer, row.label, _params(row), secret)
+
+
+def account_summaries(visible=lambda name: True) -> list[dict]:
+    """Name, issuer and parameters of every account `visible` admits, `default` first."""
+    rows = [summary(DEFAULT_NAME, "", totp.DEFAULT)]
+    rows += [summary(row.name, row.issuer, _params(row)) for row in Account.objects.all()]
+    return [row for row in rows if visible(row["name"])]
+
+
+def _params(row: Account) -> totp.Params:
+    return totp.Params(row.algorithm, row.digits, row.period)
+
+
+def add_accounts(named_specs: list[tuple[str, AccountSpec]], actor: Actor, at: int) -> None:
+    """Store every account, or none: a bad name or one already taken raises InvalidAccount."""
+    created_at = datetime.fromtimestamp(at, UTC)
+    seen = set()
+    for name, _ in named_specs:
+        check_name(name)
+        if name in seen:
+            raise InvalidAccount(f'account "{name}" appears twice')
+        seen.add(name)
+    with transaction.atomic():
+        taken = set(Account.objects.filter(name__in=seen).values_list("name", flat=True))
+        if taken:
+            raise InvalidAccount(f'account "{min(taken)}" already exists')
+        for name, spec in named_specs:
+            try:
+                with transaction.atomic():
+                    Account.objects.create(
+                        name=name,
+                        issuer=spec.issuer,
+                        label=spec.label,
+                        algorithm=spec.params.algorithm,
+                        digits=spec.params.digits,
+                        period=spec.params.period,
+                        sealed_secret=sealing.seal(spec.secret.encode(), associated_data(name)),
+                        created_at=created_at,
+                    )
+            except IntegrityError:
+                # Added by someone else between the check and now.
+                raise InvalidAccount(f'account "{name}" already exists') from None
+            audit.record(actor, "account.add", "ok", name, at)
+
+
+def remove_account(name: str, actor: Actor, at: int) -> bool:
+    """Delete the account and every client's grant of it; False if there was none."""
+    with transaction.atomic():
+        deleted, _ = Account.objects.filter(name=name).delete()
+        if not deleted:
+            return False
+        # A later account of the same name must not inherit this one's clients.
+        for client in Client.objects.select_for_update().filter(all_accounts=False):
+            if name in client.accounts:
+                client.accounts = [granted for granted in client.accounts if granted != name]
+                client.save(update_fields=["accounts"])
+        audit.record(actor, "account.remove", "ok", name, at)
+    return True

@@ -1,0 +1,59 @@
+"""Handing out and checking codes, each on the record before the caller hears the answer."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from otp import audit, totp, verify_throttle
+from otp.accounts import TotpAccount
+from otp.audit import Actor
+from otp.one_time import accept_step
+
+
+def issue(account: TotpAccount, actor: Actor, at: int) -> dict:
+    """The /otp body for `account` at `at`, once its audit record is written (else it raises
+    and no code leaves the service)."""
+    with transaction.atomic():
+        audit.record(actor, "issue", "issued", account.name, at)
+    return {
+        "otp": totp.code_at(account.secret, at, account.params),
+        "valid_for_seconds": totp.seconds_left(at, account.params),
+        "timestamp": at,
+    }
+
+
+@dataclass(frozen=True)
+class Verification:
+    outcome: str  # "valid", "invalid", "replayed" or "throttled"
+    retry_after: int = 0  # seconds, when throttled
+
+
+def verify(account: TotpAccount, code: str, actor: Actor, at: int) -> Verification:
+    """Check `code` once: the failure count, the one-time-use mark and the audit record change
+    together in one transaction, or not at all."""
+    with transaction.atomic():
+        counter = (
+            verify_throttle.lock_counter(account.name) if settings.VERIFY_FAILURE_LIMIT else None
+        )
+        wait = verify_throttle.seconds_blocked(counter, at) if counter else 0
+        if wait:
+            result = Verification("throttled", wait)
+        else:
+            result = Verification(_check(account, code, at))
+            if counter and result.outcome == "invalid":
+                verify_throttle.count_failure(counter, at)
+            elif counter and result.outcome == "valid":
+                verify_throttle.reset(counter)
+        audit.record(actor, "verify", result.outcome, account.name, at)
+    return result
+
+
+def _check(account: TotpAccount, code: str, at: int) -> str:
+    """ "valid", "invalid" or "replayed": a matching code is valid only the first time its time
+    step (or a later one) is used."""
+    step = totp.matching_step(account.secret, code, at, account.params)
+    if step is None:
+        return "invalid"
+    fingerprint = totp.fingerprint(account.secret, account.params)
+    return "valid" if accept_step(fingerprint, step) else "replayed"

@@ -1,0 +1,60 @@
+"""OTP_ENCRYPTION_KEYS over time: finding what no configured key opens, and resealing everything
+under the first key so an old key can be retired."""
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+
+from otp import audit, sealing
+from otp.accounts import associated_data as account_data
+from otp.audit import Actor
+from otp.clients import key_associated_data as key_data
+from otp.models import Account, ClientKey
+
+
+def _sealed_values():
+    """(model row, field name, associated data, description) for every sealed value stored."""
+    for account in Account.objects.all():
+        yield account, "sealed_secret", account_data(account.name), f'account "{account.name}"'
+    for key in ClientKey.objects.select_related("client"):
+        yield key, "sealed_key", key_data(key.key_id), f'client "{key.client.name}"'
+
+
+def unopenable() -> list[str]:
+    """What no configured key opens, e.g. ['account "github-bot"']; empty when all is well."""
+    problems = []
+    for row, field, data, description in _sealed_values():
+        try:
+            sealing.open_sealed(getattr(row, field), data)
+        except sealing.CannotOpen:
+            problems.append(description)
+    return problems
+
+
+def check_keys_open_everything() -> None:
+    """Raise ImproperlyConfigured naming OTP_ENCRYPTION_KEYS if any stored secret is locked."""
+    problems = unopenable()
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise ImproperlyConfigured(
+            f"OTP_ENCRYPTION_KEYS: no configured key opens the secret of {problems[0]}{more}; "
+            "set the key that sealed it (the first key seals, every key opens)"
+        )
+
+
+def rekey(actor: Actor, now: int) -> int:
+    """Reseal every stored secret under the first key, all in one transaction; returns how many
+    were sealed under another key. Raises sealing.CannotOpen (and changes nothing) if one
+    cannot be opened."""
+    resealed = 0
+    with transaction.atomic():
+        for row, field, data, _ in _sealed_values():
+            sealed = getattr(row, field)
+            if sealing.sealed_with_first_key(sealed):
+                # Still opened here, so a damaged value stops the rekey instead of surviving it.
+                sealing.open_sealed(sealed, data)
+                continue
+            setattr(row, field, sealing.seal(sealing.open_sealed(sealed, data), data))
+            row.save(update_fields=[field])
+            resealed += 1
+        audit.record(actor, "rekey", "ok", "", now)
+    return resealed
