@@ -22,9 +22,10 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 .env:
 	@$(PYTHON) -c 'import base64, secrets; \
 	print("API_KEY=" + secrets.token_urlsafe(32)); \
-	print("OTP_SECRET=" + base64.b32encode(secrets.token_bytes(20)).decode())' > .env
+	print("OTP_SECRET=" + base64.b32encode(secrets.token_bytes(20)).decode()); \
+	print("OTP_ENCRYPTION_KEYS=" + base64.b64encode(secrets.token_bytes(32)).decode())' > .env
 	@chmod 600 .env
-	@echo "Created .env with a fresh random API_KEY and OTP_SECRET (see .env.example for the rest)."
+	@echo "Created .env with a fresh random API_KEY, OTP_SECRET and OTP_ENCRYPTION_KEYS (see .env.example for the rest)."
 
 run: $(VENV)/.run-installed .env
 	exec $(BIN)/gunicorn -c otpsite/gunicorn.conf.py

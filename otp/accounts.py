@@ -12,6 +12,7 @@ from otp.models import Account, Client
 from otp.otpauth import AccountSpec, InvalidAccount, check_name
 
 DEFAULT_NAME = "default"
+TEXT_LIMIT = 200  # issuer and label columns
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,14 @@ def add_accounts(named_specs: list[tuple[str, AccountSpec]], actor: Actor, at: i
     """Store every account, or none: a bad name or one already taken raises InvalidAccount."""
     created_at = datetime.fromtimestamp(at, UTC)
     seen = set()
-    for name, _ in named_specs:
+    for name, spec in named_specs:
         check_name(name)
         if name in seen:
             raise InvalidAccount(f'account "{name}" appears twice')
         seen.add(name)
+        for what, text in (("issuer", spec.issuer), ("label", spec.label)):
+            if len(text) > TEXT_LIMIT:
+                raise InvalidAccount(f"{what} is longer than {TEXT_LIMIT} characters")
     with transaction.atomic():
         taken = set(Account.objects.filter(name__in=seen).values_list("name", flat=True))
         if taken:

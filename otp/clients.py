@@ -122,8 +122,7 @@ def create_client(
     from otp.accounts import DEFAULT_NAME  # accounts imports this module's siblings only
     from otp.models import Account
 
-    if not ACCOUNT_NAME.fullmatch(name):
-        raise ClientError("client name must match [a-z0-9][a-z0-9._-]{0,63}")
+    _check_name(name)
     if not (may_issue or may_verify):
         raise ClientError("give --issue, --verify or both: a client that may do nothing is useless")
     if accounts is not None:
@@ -150,6 +149,12 @@ def create_client(
     return api_key, kid
 
 
+def _check_name(name: str) -> None:
+    # Client names follow the account-name rule, so they are safe to quote in any message.
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise ClientError("client name must match [a-z0-9][a-z0-9._-]{0,63}")
+
+
 def _add_key(client: Client, now: int) -> tuple[str, str]:
     env_ids = {key_id(key) for key in settings.API_KEYS}
     while True:
@@ -170,6 +175,7 @@ def _add_key(client: Client, now: int) -> tuple[str, str]:
 
 def revoke_client(name: str, actor: Actor, now: int) -> None:
     """Refuse every key of the client from now on, on every instance."""
+    _check_name(name)
     with transaction.atomic():
         updated = Client.objects.filter(name=name, revoked_at__isnull=True).update(
             revoked_at=datetime.fromtimestamp(now, UTC)
@@ -181,6 +187,7 @@ def revoke_client(name: str, actor: Actor, now: int) -> None:
 
 def rotate_client(name: str, grace_seconds: int, actor: Actor, now: int) -> tuple[str, str]:
     """A new key for the client; its other keys keep working for `grace_seconds`, no longer."""
+    _check_name(name)
     if grace_seconds < 0:
         raise ClientError("--grace must be 0 or more seconds")
     moment = datetime.fromtimestamp(now, UTC)

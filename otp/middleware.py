@@ -17,7 +17,7 @@ class RequestLogMiddleware:
     """One structured line per request; a request id taken from X-Request-ID or made, and echoed.
 
     The line holds method, path (no query string), status, latency, client address, request id,
-    and when known the key id of the caller and why a verification failed: never a header value,
+    and when known the caller's name and key id and why a verification failed: never a header value,
     body, code or key.
     """
 
@@ -45,6 +45,7 @@ class RequestLogMiddleware:
         # DRF puts the authenticated caller on the Django request too.
         caller = getattr(request, "user", None)
         if caller is not None:
+            fields["caller"] = caller.name
             fields["key_id"] = caller.key_id
         outcome = getattr(request, "verify_outcome", None)
         if outcome is not None:

@@ -56,7 +56,7 @@ class Account(models.Model):
     """A TOTP account the service holds codes for; its secret only ever sealed (otp.sealing)."""
 
     name = models.CharField(max_length=64, primary_key=True)
-    issuer = models.CharField(max_length=200, blank=True)
+    issuer = models.CharField(max_length=200, blank=True)  # accounts.TEXT_LIMIT
     label = models.CharField(max_length=200, blank=True)
     algorithm = models.CharField(max_length=6)
     digits = models.PositiveSmallIntegerField()

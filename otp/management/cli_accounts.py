@@ -1,0 +1,176 @@
+"""`manage.py otp account ...`: add, import, list and remove the TOTP accounts."""
+
+import argparse
+import getpass
+
+from django.core.management.base import CommandError
+
+from otp import accounts, audit, clock, sealing, totp
+from otp.management import account_file, listing
+from otp.models import Account
+from otp.otpauth import ACCOUNT_NAME, AccountSpec, InvalidAccount, check_name, parse_secret_or_uri
+
+COLUMNS = {
+    "name": "NAME",
+    "issuer": "ISSUER",
+    "algorithm": "ALGORITHM",
+    "digits": "DIGITS",
+    "period": "PERIOD",
+}
+_ADD_HELP = """\
+Reads an otpauth://totp/ URI, or a bare base32 secret, from standard input: never from the
+command line, where it would stay in the shell history and the process list. At a terminal it
+is asked for without being echoed; otherwise pipe it in, e.g.
+    manage.py otp account add github-bot < github.uri
+--issuer, --algorithm, --digits and --period describe a bare secret; a URI carries its own."""
+
+
+def add_parsers(commands) -> None:
+    account = commands.add_parser("account", help="add, import, list or remove TOTP accounts")
+    actions = account.add_subparsers(dest="account_command", required=True)
+
+    add = actions.add_parser(
+        "add",
+        help="add one account, its URI or secret read from standard input",
+        description=_ADD_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add.add_argument("name", help=f"the account's name ({ACCOUNT_NAME.pattern})")
+    add.add_argument("--issuer", default="", help="who issued a bare secret, e.g. GitHub")
+    add.add_argument(
+        "--algorithm", default=totp.DEFAULT.algorithm, help="SHA1 (the default), SHA256 or SHA512"
+    )
+    add.add_argument("--digits", type=int, default=totp.DEFAULT.digits, help="6 (default) or 8")
+    add.add_argument(
+        "--period", type=int, default=totp.DEFAULT.period, help="seconds a code lasts (30)"
+    )
+    add.set_defaults(run=add_account)
+
+    batch = actions.add_parser(
+        "import",
+        help="add the accounts of a file of otpauth URIs, all or none",
+        description=account_file.FORMAT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    batch.add_argument("file", help="the file to read, or - for standard input")
+    batch.set_defaults(run=import_accounts)
+
+    show = actions.add_parser("list", help="list the accounts (never their secrets)")
+    listing.add_format_option(show)
+    show.set_defaults(run=list_accounts)
+
+    remove = actions.add_parser("remove", help="remove an account, and every client's grant of it")
+    remove.add_argument("name")
+    remove.set_defaults(run=remove_account)
+
+
+def add_account(command, options) -> None:
+    name = options["name"]
+    try:
+        check_name(name)  # before the secret is asked for, not after
+        spec = parse_secret_or_uri(
+            _one_line(command.stdin),
+            issuer=options["issuer"],
+            algorithm=options["algorithm"],
+            digits=options["digits"],
+            period=options["period"],
+        )
+        accounts.add_accounts([(name, spec)], audit.operator(), clock.now())
+    except (InvalidAccount, sealing.NoEncryptionKey) as refused:
+        raise CommandError(str(refused)) from None
+    command.stdout.write(f"added {describe(name, spec)}")
+
+
+def import_accounts(command, options) -> None:
+    path = options["file"]
+    lines = _lines_of(path, command.stdin)
+    taken = set(Account.objects.values_list("name", flat=True))
+    entries, problems = account_file.read_entries(lines, taken)
+    if problems:
+        for problem in problems:
+            command.stderr.write(problem)
+        wrong = "1 line is" if len(problems) == 1 else f"{len(problems)} lines are"
+        raise CommandError(f"nothing was imported: {wrong} wrong (listed above)")
+    if not entries:
+        raise CommandError(f"{_shown(path)} holds no otpauth URI; nothing was imported")
+    named_specs = [(entry.name, entry.spec) for entry in entries]
+    try:
+        accounts.add_accounts(named_specs, audit.operator(), clock.now())
+    except (InvalidAccount, sealing.NoEncryptionKey) as refused:
+        # A name taken since the check above, or no key to seal with.
+        raise CommandError(f"{refused}; nothing was imported") from None
+    for entry in entries:
+        command.stdout.write(f"added {describe(entry.name, entry.spec)}")
+
+
+def list_accounts(command, options) -> None:
+    listing.write_rows(
+        command.stdout.write, accounts.account_summaries(), COLUMNS, options["format"]
+    )
+
+
+def remove_account(command, options) -> None:
+    name = options["name"]
+    if name == accounts.DEFAULT_NAME:
+        raise CommandError(
+            f'"{name}" is OTP_SECRET\'s account: it cannot be removed, only OTP_SECRET changed'
+        )
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise CommandError(f"no such account; account names match {ACCOUNT_NAME.pattern}")
+    if not accounts.remove_account(name, audit.operator(), clock.now()):
+        raise CommandError(f'no account "{name}"')
+    command.stdout.write(f"removed account {name}")
+
+
+def describe(name: str, spec: AccountSpec) -> str:
+    """What the operator is told of an added account: everything but its secret."""
+    params = spec.params
+    issuer = f"issuer {spec.issuer}, " if spec.issuer else ""
+    return (
+        f"account {name} ({issuer}{params.algorithm}, {params.digits} digits, "
+        f"every {params.period} s)"
+    )
+
+
+def _one_line(stdin) -> str:
+    if stdin.isatty():
+        # Typed at a terminal: not echoed, so it stays out of the scrollback.
+        try:
+            text = getpass.getpass("otpauth URI or base32 secret (not shown): ")
+        except EOFError:
+            text = ""
+    else:
+        text = stdin.read()
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise CommandError(
+            "standard input is empty; give the otpauth://totp/ URI or the base32 secret there"
+        )
+    if len(lines) > 1:
+        raise CommandError(
+            f"standard input holds {len(lines)} lines; give one URI or secret "
+            "(account import takes a file of several)"
+        )
+    return lines[0]
+
+
+def _lines_of(path: str, stdin) -> list[str]:
+    if path == "-":
+        if stdin.isatty():
+            # Lines typed at a terminal would be echoed, secrets and all.
+            raise CommandError("account import - reads a file piped in, not typed; or name a file")
+        return stdin.read().splitlines()
+    try:
+        # utf-8-sig: a byte-order mark from a Windows editor is not part of the first URI.
+        with open(path, encoding="utf-8-sig") as file:
+            return file.read().splitlines()
+    except OSError as unreadable:
+        raise CommandError(
+            f"cannot read {_shown(path)}: {unreadable.strerror or type(unreadable).__name__}"
+        ) from None
+    except UnicodeDecodeError:
+        raise CommandError(f"{_shown(path)} is not UTF-8 text") from None
+
+
+def _shown(path: str) -> str:
+    return "standard input" if path == "-" else path

@@ -1,0 +1,76 @@
+"""`manage.py otp audit ...`: list the audit trail, or purge what is past its retention."""
+
+import argparse
+
+from django.conf import settings
+from django.core.management.base import CommandError
+
+from otp import audit, audit_report, clock
+from otp.management import listing
+
+_HELP = """\
+Lists audit records, oldest first: codes issued, verifications, refused callers and every
+operator change. Never a code, key or secret. Times are UTC.
+--format json writes one JSON object per line (for a log pipeline); csv has a header row.
+
+audit purge deletes the records older than AUDIT_RETENTION_DAYS days, and records that it did."""
+
+
+def add_parsers(commands) -> None:
+    trail = commands.add_parser(
+        "audit",
+        # argparse would show the optional "purge" as if it were required.
+        usage=(
+            "%(prog)s [--since WHEN] [--account ACCOUNT] [--client CLIENT] "
+            "[--format {table,json,csv}]\n       %(prog)s purge"
+        ),
+        help="list audit records, or purge old ones (audit purge)",
+        description=_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    trail.add_argument(
+        "--since", metavar="WHEN", help=f"only records from then on: {audit_report.SINCE_FORMS}"
+    )
+    trail.add_argument("--account", help="only records of this account")
+    trail.add_argument(
+        "--client",
+        help=(
+            'only records of this client; "operator" for account changes, rekey and purge '
+            "(a change to a client is under the client's name)"
+        ),
+    )
+    listing.add_format_option(trail)
+    trail.set_defaults(run=list_records)
+    actions = trail.add_subparsers(dest="audit_command", metavar="purge")
+    purge = actions.add_parser(
+        "purge", help="delete the records older than AUDIT_RETENTION_DAYS days"
+    )
+    purge.set_defaults(run=purge_records)
+
+
+def list_records(command, options) -> None:
+    since = None
+    if options["since"] is not None:
+        try:
+            since = audit_report.since_moment(options["since"], clock.now())
+        except audit_report.BadSince as bad:
+            raise CommandError(str(bad)) from None
+    rows = audit_report.records(since, options["account"], options["client"])
+    listing.write_rows(command.stdout.write, rows, audit_report.COLUMNS, options["format"])
+
+
+def purge_records(command, options) -> None:
+    listing_options = ("since", "account", "client")
+    if any(options[name] is not None for name in listing_options) or options["format"] != "table":
+        # Silently ignored, they could look like a filter on what is deleted.
+        raise CommandError(
+            "audit purge takes no --since, --account, --client or --format: it deletes every "
+            "record older than AUDIT_RETENTION_DAYS"
+        )
+    now = clock.now()
+    deleted = audit_report.purge(audit.operator(), now)
+    cutoff = listing.utc_text(audit_report.retention_cutoff(now))
+    records = "1 audit record" if deleted == 1 else f"{deleted} audit records"
+    command.stdout.write(
+        f"deleted {records} older than {settings.AUDIT_RETENTION_DAYS} days (before {cutoff})"
+    )
