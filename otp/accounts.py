@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from otp import audit, sealing, totp
 from otp.audit import Actor
-from otp.models import Account, Client
+from otp.models import Account, Client, VerifyFailures
 from otp.otpauth import AccountSpec, InvalidAccount, check_name
 
 DEFAULT_NAME = "default"
@@ -112,7 +112,9 @@ def remove_account(name: str, actor: Actor, at: int) -> bool:
         deleted, _ = Account.objects.filter(name=name).delete()
         if not deleted:
             return False
-        # A later account of the same name must not inherit this one's clients.
+        # A later account of the same name must not inherit this one's clients or failure
+        # count. Its one-time-use mark stays: it belongs to the secret, not the name.
+        VerifyFailures.objects.filter(account=name).delete()
         for client in Client.objects.select_for_update().filter(all_accounts=False):
             if name in client.accounts:
                 client.accounts = [granted for granted in client.accounts if granted != name]

@@ -55,6 +55,8 @@ class ProtectedView(APIView):
     refusal is on the audit trail."""
 
     authentication_classes = [ApiKeyAuthentication, SignedRequestAuthentication]
+    # No HEAD: Django would run GET for it, handing out (and recording) a code nobody receives.
+    http_method_names = [name for name in APIView.http_method_names if name != "head"]
 
     def get_authenticators(self):
         if settings.REQUIRE_SIGNED_REQUESTS:

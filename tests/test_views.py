@@ -4,6 +4,7 @@ import pytest
 from rest_framework import status
 
 from otp import totp
+from otp.models import AuditRecord
 from otp.serializers import HealthSerializer, OtpSerializer, VerifyResultSerializer
 from tests.conftest import FROZEN_AT
 
@@ -167,3 +168,10 @@ def test_error_messages_do_not_echo_the_request(authed):
     media = authed.generic("POST", "/otp/verify", b"x", content_type="text/evil<script>")
     assert method.json() == {"error": "Method not allowed"}
     assert media.json() == {"error": "Unsupported media type: send application/json"}
+
+
+@pytest.mark.parametrize("path", ["/otp", "/accounts/default/otp", "/accounts"])
+def test_head_is_not_allowed_where_it_would_hand_out_a_code(authed, path):
+    response = authed.head(path)
+    assert response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED
+    assert AuditRecord.objects.filter(action="issue").count() == 0
