@@ -19,7 +19,7 @@ _URI_START = re.compile(r"otpauth:|[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _QUOTABLE = re.compile(r"[A-Za-z0-9-]{1,8}")
 _NOT_NAME_CHARACTERS = re.compile(r"[^a-z0-9._-]+")
 _NAME_START = re.compile(r"^[^a-z0-9]+")
-_URI_OPTIONS_REFUSED = "apply only to a bare secret; the URI sets its own"
+_URI_OPTIONS_REFUSED = "only for a bare secret; the URI sets its own"
 _MALFORMED = "the URI is malformed; expected otpauth://totp/LABEL?secret=..."
 
 
@@ -85,7 +85,7 @@ def parse_secret_or_uri(
     if _URI_START.match(text):
         given = _options_given(issuer, algorithm, digits, period)
         if given and text[:8].lower() == "otpauth:":
-            raise InvalidAccount(f"{', '.join(given)} {_URI_OPTIONS_REFUSED}")
+            raise InvalidAccount(f"{', '.join(given)}: {_URI_OPTIONS_REFUSED}")
         return parse_uri(text)
     params = _params(algorithm, digits, period)
     return AccountSpec(_secret(text), params, _printable("issuer", issuer.strip()))

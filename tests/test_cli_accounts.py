@@ -152,7 +152,7 @@ def test_add_refuses_bad_options_for_a_bare_secret(options, expected):
 
 def test_add_refuses_options_that_a_uri_overrides():
     message = refusal("account", "add", "some-bot", "--digits", "8", stdin=URI)
-    assert message.startswith("--digits apply only to a bare secret")
+    assert message.startswith("--digits: only for a bare secret")
 
 
 @pytest.mark.parametrize(

@@ -190,12 +190,12 @@ def test_overlong_input_says_how_long_it_was():
 )
 def test_bare_secret_options_are_refused_with_a_uri(options, named):
     message = refusal(parse_secret_or_uri, uri(f"secret={SECRET}"), **options)
-    assert message == f"{named} apply only to a bare secret; the URI sets its own"
+    assert message == f"{named}: only for a bare secret; the URI sets its own"
 
 
 def test_every_option_given_with_a_uri_is_named():
     message = refusal(parse_secret_or_uri, uri(f"secret={SECRET}"), issuer="X", digits=8, period=60)
-    assert message.startswith("--issuer, --digits, --period apply only to a bare secret")
+    assert message.startswith("--issuer, --digits, --period: only for a bare secret")
 
 
 def test_options_left_at_their_defaults_are_fine_with_a_uri():
