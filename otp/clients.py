@@ -12,9 +12,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from otp import audit, sealing
+from otp.accounts import DEFAULT_NAME
 from otp.audit import Actor
 from otp.credentials import constant_time_equal, key_id, matching_key
-from otp.models import Client, ClientKey
+from otp.models import Account, Client, ClientKey
 from otp.otpauth import ACCOUNT_NAME
 
 ISSUE, VERIFY = "issue", "verify"
@@ -119,9 +120,6 @@ def create_client(
 ) -> tuple[str, str]:
     """Create the client with a first key; return (API key, key id), the only time the key
     is seen. `accounts=None` means every account."""
-    from otp.accounts import DEFAULT_NAME  # accounts imports this module's siblings only
-    from otp.models import Account
-
     _check_name(name)
     if not (may_issue or may_verify):
         raise ClientError("give --issue, --verify or both: a client that may do nothing is useless")

@@ -30,7 +30,7 @@ def lock_counter(account: str) -> VerifyFailures:
 
 
 def seconds_blocked(counter: VerifyFailures, now: int) -> int:
-    return max(0, counter.blocked_until - now) if settings.VERIFY_FAILURE_LIMIT else 0
+    return max(0, counter.blocked_until - now)
 
 
 def count_failure(counter: VerifyFailures, now: int) -> None:
