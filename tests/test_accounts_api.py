@@ -10,11 +10,10 @@ from urllib.parse import quote
 import pytest
 from rest_framework import status
 
-from otp import audit, totp
-from otp.accounts import add_accounts
+from otp import totp
 from otp.models import AcceptedStep
-from otp.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
+from tests.factories import add_account
 
 DEFAULT_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # OTP_SECRET in pyproject's test env
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"  # base32 of b"alpha-account-secret"
@@ -24,10 +23,6 @@ WIDE_SECRET = "O5UWIZJNMFRWG33VNZ2C243FMNZGK5BB"  # base32 of b"wide-account-sec
 RFC_SHA256_SEED = base64.b32encode(b"12345678901234567890123456789012").decode()
 RFC_SHA512_SEED = base64.b32encode(b"1234567890" * 6 + b"1234").decode()
 NOT_FOUND = {"error": "Account not found"}
-
-
-def add_account(name, secret, **options):
-    add_accounts([(name, parse_secret_or_uri(secret, **options))], audit.operator(), FROZEN_AT)
 
 
 def reference_code(secret, at, algorithm="SHA1", digits=6, period=30):

@@ -16,6 +16,7 @@ from otp.credentials import key_id, request_signature, timestamp_signature
 from otp.models import AcceptedStep, AuditRecord, VerifyFailures
 from otp.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
+from tests.factories import new_client
 
 DEFAULT_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"
@@ -57,18 +58,6 @@ def audit_table_gone():
 def restore_audit_table():
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE otp_auditrecord_gone RENAME TO otp_auditrecord")
-
-
-def new_client(name, accounts=None, *, issue=True, verify=True, signature=False):
-    return clients.create_client(
-        name,
-        accounts=accounts,
-        may_issue=issue,
-        may_verify=verify,
-        requires_signature=signature,
-        actor=audit.operator(),
-        now=FROZEN_AT,
-    )
 
 
 def signed(api_key, method, path, body=b"", timestamp=FROZEN_AT):

@@ -12,6 +12,7 @@ from otp.accounts import add_accounts, remove_account
 from otp.credentials import key_id, request_signature, timestamp_signature
 from otp.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
+from tests.factories import new_client
 
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"
 BETA_SECRET = "MJSXIYJNMFRWG33VNZ2C243FMNZGK5BB"
@@ -29,19 +30,6 @@ def accounts():
         ],
         audit.operator(),
         FROZEN_AT,
-    )
-
-
-def new_client(name, accounts=None, *, issue=True, verify=True, signature=False, now=FROZEN_AT):
-    """(API key, key id) of a new client; `accounts=None` grants every account."""
-    return clients.create_client(
-        name,
-        accounts=accounts,
-        may_issue=issue,
-        may_verify=verify,
-        requires_signature=signature,
-        actor=audit.operator(),
-        now=now,
     )
 
 
