@@ -2,10 +2,8 @@
 
 from django.urls import path
 
+from otp.account_views import AccountListView, AccountOtpView, AccountVerifyView
 from otp.views import (
-    AccountListView,
-    AccountOtpView,
-    AccountVerifyView,
     HealthView,
     OtpSecureView,
     OtpVerifyView,

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from otp import audit, clock, codes, lockout, readiness
-from otp.accounts import DEFAULT_NAME, TotpAccount, account_summaries, get_account
+from otp.accounts import DEFAULT_NAME, TotpAccount, get_account
 from otp.audit import Actor
 from otp.authentication import (
     ApiKeyAuthentication,
@@ -24,7 +24,6 @@ from otp.authentication import (
 from otp.clients import ISSUE, VERIFY
 from otp.otpauth import ACCOUNT_NAME
 from otp.serializers import (
-    AccountListSerializer,
     ErrorSerializer,
     HealthSerializer,
     OtpSerializer,
@@ -44,6 +43,23 @@ def unauthorized(authentication) -> OpenApiResponse:
 OTP_EXAMPLE = OpenApiExample(
     "Current code", {"otp": "482910", "valid_for_seconds": 18, "timestamp": 1700000012}
 )
+VERIFY_RESPONSES = {
+    200: VerifyResultSerializer,
+    400: OpenApiResponse(ErrorSerializer, description="Body is not JSON with a string otp."),
+    401: unauthorized(ApiKeyAuthentication),
+    413: OpenApiResponse(ErrorSerializer, description="Body larger than 1 KiB."),
+    429: OpenApiResponse(
+        ErrorSerializer,
+        description=(
+            "VERIFY_FAILURE_LIMIT consecutive wrong codes for the account: wait Retry-After "
+            "seconds (30, doubling per further wrong code up to 15 minutes)."
+        ),
+    ),
+}
+VERIFY_EXAMPLES = [
+    OpenApiExample("Code", {"otp": "482910"}, request_only=True),
+    OpenApiExample("Valid", {"valid": True, "timestamp": 1700000012}, response_only=True),
+]
 
 
 # The same answer for an account that does not exist and one the caller may not see.
@@ -201,91 +217,8 @@ class OtpVerifyView(ProtectedView):
             "is not six ASCII digits is simply not valid."
         ),
         request=VerifyRequestSerializer,
-        responses={
-            200: VerifyResultSerializer,
-            400: OpenApiResponse(
-                ErrorSerializer, description="Body is not JSON with a string otp."
-            ),
-            401: unauthorized(ApiKeyAuthentication),
-            413: OpenApiResponse(ErrorSerializer, description="Body larger than 1 KiB."),
-        },
-        examples=[
-            OpenApiExample("Code", {"otp": "482910"}, request_only=True),
-            OpenApiExample("Valid", {"valid": True, "timestamp": 1700000012}, response_only=True),
-        ],
+        responses=VERIFY_RESPONSES,
+        examples=VERIFY_EXAMPLES,
     )
     def post(self, request):
         return self.verify(request, DEFAULT_NAME)
-
-
-ACCOUNT_LIST_EXAMPLE = OpenApiExample(
-    "Accounts",
-    {
-        "accounts": [
-            {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
-            {
-                "name": "github-bot",
-                "issuer": "GitHub",
-                "algorithm": "SHA1",
-                "digits": 6,
-                "period": 30,
-            },
-        ]
-    },
-)
-NOT_FOUND = OpenApiResponse(
-    ErrorSerializer, description="No such account, or one this client may not see: one answer."
-)
-FORBIDDEN = OpenApiResponse(
-    ErrorSerializer, description="The client may see the account but not do this on it."
-)
-
-
-class AccountListView(ProtectedView):
-    @extend_schema(
-        summary="The accounts this client may use",
-        responses={200: AccountListSerializer, 401: unauthorized(ApiKeyAuthentication)},
-        examples=[ACCOUNT_LIST_EXAMPLE],
-    )
-    def get(self, request):
-        return Response({"accounts": account_summaries(request.user.may_see)})
-
-
-class AccountOtpView(ProtectedView):
-    @extend_schema(
-        summary="Current code of one account",
-        description="Like GET /otp, with the account's own algorithm, digits and period.",
-        responses={
-            200: OtpSerializer,
-            401: unauthorized(ApiKeyAuthentication),
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-        },
-        examples=[OTP_EXAMPLE],
-    )
-    def get(self, request, name):
-        return self.issue(request, name)
-
-
-class AccountVerifyView(ProtectedView):
-    @extend_schema(
-        summary="Check a code of one account",
-        description=(
-            "Like POST /otp/verify, once per code and account. After VERIFY_FAILURE_LIMIT "
-            "consecutive wrong codes the account answers 429 with Retry-After, doubling per "
-            "further wrong code up to 15 minutes; a valid code resets it."
-        ),
-        request=VerifyRequestSerializer,
-        responses={
-            200: VerifyResultSerializer,
-            400: OpenApiResponse(
-                ErrorSerializer, description="Body is not JSON with a string otp."
-            ),
-            401: unauthorized(ApiKeyAuthentication),
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            429: OpenApiResponse(ErrorSerializer, description="Too many wrong codes: wait."),
-        },
-    )
-    def post(self, request, name):
-        return self.verify(request, name)
