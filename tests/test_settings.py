@@ -54,6 +54,15 @@ BAD_SETTINGS = [
     ("DATABASE_URL", "sqlite://", "DATABASE_URL must name a SQLite file"),
     ("TRUSTED_PROXY_NETWORKS", "10.0.0.0/8,proxy.internal", "TRUSTED_PROXY_NETWORKS must be"),
     ("DATABASE_URL", "sqlite://:memory:", "DATABASE_URL must name a SQLite file"),
+    ("OTP_ENCRYPTION_KEYS", "not a key", "OTP_ENCRYPTION_KEYS item 1 is not a base64 key of 32"),
+    # 16 bytes: AES-128, not the AES-256 the service promises.
+    (
+        "OTP_ENCRYPTION_KEYS",
+        "AAAAAAAAAAAAAAAAAAAAAA==",
+        "OTP_ENCRYPTION_KEYS item 1 is not a base64",
+    ),
+    ("VERIFY_FAILURE_LIMIT", "-1", "VERIFY_FAILURE_LIMIT must be between 0 and"),
+    ("AUDIT_RETENTION_DAYS", "-3", "AUDIT_RETENTION_DAYS must be between 1 and"),
 ]
 
 
@@ -177,3 +186,23 @@ def test_values_are_taken_as_people_write_them(name, value, expected):
         f"from django.conf import settings; print(settings.{name})", **{name: value}
     )
     assert printed == expected or printed == str(ROOT / expected)
+
+
+def test_runserver_refuses_keys_that_cannot_open_the_stored_accounts(tmp_path):
+    sealing_key, other_key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "Aw" * 21 + "M="
+    data = {"DATA_DIR": str(tmp_path), "OTP_ENCRYPTION_KEYS": sealing_key}
+    assert run([sys.executable, "manage.py", "migrate", "-v0"], **data).returncode == 0
+    add = "from otp import accounts, audit, otpauth; accounts.add_accounts([('bot', "
+    add += f"otpauth.parse_secret_or_uri('{GOOD_SECRET}'))], audit.operator(), 1700000000)"
+    added = run([sys.executable, "manage.py", "shell", "--no-imports", "-c", add], **data)
+    assert added.returncode == 0, added.stderr
+
+    result = run(
+        [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:0"],
+        **{**data, "OTP_ENCRYPTION_KEYS": other_key},
+    )
+    assert result.returncode != 0
+    assert 'OTP_ENCRYPTION_KEYS: no configured key opens the secret of account "bot"' in (
+        result.stderr
+    )
+    assert GOOD_SECRET not in result.stderr + result.stdout
