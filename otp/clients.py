@@ -78,16 +78,18 @@ def signing_key(claimed_id: str, now: int) -> tuple[str, Caller] | None:
     return api_key, _caller(found)
 
 
+def live_keys(now: int):
+    """The keys that work at `now`: their client is not revoked and their grace has not ended."""
+    moment = datetime.fromtimestamp(now, UTC)
+    return ClientKey.objects.filter(client__revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
+    )
+
+
 def _live_key(kid: str, now: int) -> ClientKey | None:
     # Read on every request, from the database every instance shares: a revocation or an
     # expired grace period holds everywhere at once, with no cache to wait out.
-    moment = datetime.fromtimestamp(now, UTC)
-    return (
-        ClientKey.objects.select_related("client")
-        .filter(key_id=kid, client__revoked_at__isnull=True)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=moment))
-        .first()
-    )
+    return live_keys(now).select_related("client").filter(key_id=kid).first()
 
 
 def _caller(found: ClientKey) -> Caller:
@@ -180,6 +182,8 @@ def revoke_client(name: str, actor: Actor, now: int) -> None:
         )
         if not updated:
             raise ClientError(f'no client "{name}" that is not revoked already')
+        # A revoked key never works again: nothing of it (hash, sealed copy) need stay stored.
+        ClientKey.objects.filter(client__name=name).delete()
         audit.record(replace(actor, client=name), "client.revoke", "ok", "", now)
 
 
@@ -194,6 +198,8 @@ def rotate_client(name: str, grace_seconds: int, actor: Actor, now: int) -> tupl
         if client is None or client.revoked_at is not None:
             raise ClientError(f'no client "{name}" that is not revoked')
         ends = moment + timedelta(seconds=grace_seconds)
+        # Keys whose grace ended at an earlier rotation can never work again.
+        client.keys.filter(expires_at__lte=moment).delete()
         client.keys.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=ends)).update(
             expires_at=ends
         )

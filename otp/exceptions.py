@@ -10,6 +10,8 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, MethodNotAllowed, UnsupportedMediaType
 from rest_framework.views import exception_handler
 
+from otp.sealing import CannotOpen
+
 logger = logging.getLogger(__name__)
 
 
@@ -46,6 +48,11 @@ def json_error_handler(exc, context):
         exc.detail = "Unsupported media type: send application/json"
     elif isinstance(exc, DEPENDENCY_ERRORS):
         logger.error("storage unavailable, answering 503", exc_info=exc)
+        exc = ServiceUnavailable()
+    elif isinstance(exc, CannotOpen):
+        # A secret sealed under a key this instance was not given (another instance has a
+        # newer OTP_ENCRYPTION_KEYS): it cannot account for the code, so it hands out none.
+        logger.error("a stored secret cannot be opened with OTP_ENCRYPTION_KEYS, answering 503")
         exc = ServiceUnavailable()
     response = exception_handler(exc, context)
     if response is not None:

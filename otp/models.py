@@ -101,8 +101,8 @@ class ClientKey(models.Model):
     key_id = models.CharField(max_length=16, primary_key=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="keys")
     key_hash = models.CharField(max_length=64)  # hex SHA-256: what X-API-Key is checked against
-    # The key itself sealed under OTP_ENCRYPTION_KEYS: HMAC signatures (v1 /otp/secure, v2) can
-    # only be checked by someone holding the key, and the hash is not it.
+    # The key itself sealed under OTP_ENCRYPTION_KEYS: a v2 signature is an HMAC keyed with the
+    # API key, which only someone holding the key can check, and the hash is not it.
     sealed_key = models.BinaryField()
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField(null=True, blank=True)

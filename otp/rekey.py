@@ -4,25 +4,30 @@ under the first key so an old key can be retired."""
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from otp import audit, sealing
+from otp import audit, clock, sealing
 from otp.accounts import associated_data as account_data
 from otp.audit import Actor
 from otp.clients import key_associated_data as key_data
-from otp.models import Account, ClientKey
+from otp.clients import live_keys
+from otp.models import Account
 
 
-def _sealed_values():
-    """(model row, field name, associated data, description) for every sealed value stored."""
+def _sealed_values(now: int):
+    """(model row, field name, associated data, description) for every sealed value in use.
+
+    Keys whose grace period has ended are left out: they never open again, so they must not
+    hold up a start or a rekey (rotation deletes them).
+    """
     for account in Account.objects.all():
         yield account, "sealed_secret", account_data(account.name), f'account "{account.name}"'
-    for key in ClientKey.objects.select_related("client"):
+    for key in live_keys(now).select_related("client"):
         yield key, "sealed_key", key_data(key.key_id), f'client "{key.client.name}"'
 
 
 def unopenable() -> list[str]:
     """What no configured key opens, e.g. ['account "github-bot"']; empty when all is well."""
     problems = []
-    for row, field, data, description in _sealed_values():
+    for row, field, data, description in _sealed_values(clock.now()):
         try:
             sealing.open_sealed(getattr(row, field), data)
         except sealing.CannotOpen:
@@ -47,7 +52,7 @@ def rekey(actor: Actor, now: int) -> int:
     cannot be opened."""
     resealed = 0
     with transaction.atomic():
-        for row, field, data, _ in _sealed_values():
+        for row, field, data, _ in _sealed_values(now):
             sealed = getattr(row, field)
             if sealing.sealed_with_first_key(sealed):
                 # Still opened here, so a damaged value stops the rekey instead of surviving it.

@@ -1,6 +1,7 @@
 """The endpoints: thin views over the TOTP and storage modules, one clock reading per request."""
 
 from django.conf import settings
+from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.exceptions import (
     AuthenticationFailed,
@@ -92,8 +93,9 @@ class ProtectedView(APIView):
         except AuthenticationFailed:
             # Only credentials presented and wrong count: a request with none guesses nothing,
             # and counting it would let a misconfigured monitor lock out every bot behind it.
-            lockout.record_failure(request.client_address, now)
-            audit.record(self.anonymous(request), "authenticate", "failed", "", now)
+            with transaction.atomic():  # counted only if it is on the record too
+                lockout.record_failure(request.client_address, now)
+                audit.record(self.anonymous(request), "authenticate", "failed", "", now)
             raise
 
     def permission_denied(self, request, message=None, code=None):

@@ -355,3 +355,14 @@ def test_the_reference_code_agrees_with_the_rfc(frozen_clock):
     seed = base64.b32encode(b"12345678901234567890").decode()
     assert reference_code(seed, 59, "SHA1", 8) == "94287082"
     assert totp.code_at(seed, 59, totp.Params("SHA1", 8, 30)) == "94287082"
+
+
+def test_an_account_sealed_under_a_key_this_instance_lacks_is_503_without_a_code(
+    authed, settings, frozen_clock
+):
+    add_account("alpha", ALPHA_SECRET)
+    # Another instance sealed it under a newer key this one was not given.
+    settings.OTP_ENCRYPTION_KEYS = [bytes([9]) * 32]
+    response = authed.get("/accounts/alpha/otp")
+    assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
+    assert response.json() == {"error": "Service unavailable"}

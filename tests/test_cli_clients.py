@@ -203,6 +203,14 @@ def test_revoked_clients_key_is_refused(frozen_clock):
     assert json.loads(listed)["key_ids"] == []
 
 
+def test_revoking_deletes_every_stored_trace_of_the_clients_keys(frozen_clock):
+    create("ci", "--all-accounts", "--issue")
+    run("client", "rotate", "ci", "--grace", "600")
+    assert ClientKey.objects.filter(client__name="ci").count() == 2
+    run("client", "revoke", "ci")
+    assert not ClientKey.objects.filter(client__name="ci").exists()
+
+
 def test_revoking_an_unknown_or_revoked_client_fails(frozen_clock):
     assert "ghost" in refusal("client", "revoke", "ghost")
     create("ci", "--all-accounts", "--issue")
@@ -227,6 +235,16 @@ def test_rotated_old_key_works_until_the_default_grace_ends(frozen_clock):
     frozen_clock.at = start + 3600
     assert clients.caller_for_key(old_key, frozen_clock.at) is None
     assert clients.caller_for_key(new_api_key, frozen_clock.at).key_id == new_kid
+
+
+def test_a_rotation_deletes_the_keys_whose_grace_has_ended(frozen_clock):
+    _, first = create("ci", "--all-accounts", "--issue")
+    _, second = new_key(run("client", "rotate", "ci", "--grace", "60")[0])
+    frozen_clock.at += 60
+    _, third = new_key(run("client", "rotate", "ci", "--grace", "60")[0])
+    stored = set(ClientKey.objects.filter(client__name="ci").values_list("key_id", flat=True))
+    assert stored == {second, third}
+    assert first not in stored
 
 
 def test_rotate_with_grace_zero_refuses_the_old_key_at_once(frozen_clock):

@@ -126,3 +126,18 @@ def test_command_line_rekey_runs_despite_the_key_check_and_exits_1_when_a_key_is
     assert rotated.returncode == 0
     assert rotated.stdout.startswith("resealed 1 stored secret;")
     assert manage("otp", "rekey", keys=[NEW]).stdout.startswith("resealed 0 stored secrets;")
+
+
+def test_a_key_whose_grace_has_ended_does_not_hold_up_a_start(
+    settings, frozen_clock, sealed_under_old
+):
+    settings.OTP_ENCRYPTION_KEYS = [NEW, OLD]
+    run("client", "rotate", "bot", "--grace", "60")  # the new key is sealed under NEW
+    run("account", "remove", "ci")
+    run("account", "add", "cj", stdin=SECRET)
+    frozen_clock.at += 60
+    # Only the expired key is still sealed under OLD: dropping OLD must not stop a start.
+    settings.OTP_ENCRYPTION_KEYS = [NEW]
+    assert rekey.unopenable() == []
+    frozen_clock.at -= 1
+    assert rekey.unopenable() == ['client "bot"']
