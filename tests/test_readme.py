@@ -1,22 +1,38 @@
-"""The README's client examples work as printed, against the real server."""
+"""The README's client examples and its QR-code walk-through work as printed, against the real
+server."""
 
+import base64
+import json
 import os
 import re
+import secrets
+import shlex
 import shutil
 import subprocess
 import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from rest_framework import status
 
-from tests.servers import ROOT, start_gunicorn
+from otp import totp
+from tests.servers import ROOT, Server, start_gunicorn
 
 API_KEY = os.environ["API_KEY"]
 BLOCKS = re.findall(r"```(sh|python)\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+MANAGE = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'manage.py'))}"
+# Stands in for the bot's secret store: `gh secret set NAME` writes what it reads to the file NAME.
+FAKE_GH = 'gh() { [ "$1 $2" = "secret set" ] && cat > "$3"; }\n'
+CLIENT_KEY = re.compile(r"otp_[A-Za-z0-9_-]{43}")
 
 
 def examples(marker):
-    """The code blocks containing `marker`, pointed at the test server's key."""
-    found = [(lang, code) for lang, code in BLOCKS if marker in code]
+    """The code blocks containing `marker`, unindented (blocks inside list items are indented)."""
+    found = [(lang, textwrap.dedent(code)) for lang, code in BLOCKS if marker in code]
     assert found, f"no README block contains {marker!r}"
     return found
 
@@ -28,15 +44,20 @@ def base_url(tmp_path_factory):
     server.stop()
 
 
-def run(lang, code, base_url):
+def run(lang, code, base_url, env=None, cwd=None):
+    """Run a README block pointed at the test server and its key, `python` being the project's
+    interpreter; its stdout."""
     code = (
         code.replace("http://localhost:8000", base_url)
         .replace('API_KEY = "..."', f'API_KEY = "{API_KEY}"')
         .replace('"..."', f'"{API_KEY}"')
         .replace("API_KEY=...", f"API_KEY={API_KEY}")
+        .replace("python manage.py", MANAGE)
     )
     command = ["bash", "-c", code] if lang == "sh" else [sys.executable, "-c", code]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, check=False, env=env, cwd=cwd
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -61,3 +82,161 @@ def test_curl_examples_answer(base_url):
     out = run(lang, code, base_url)
     assert out.count('"otp":') == 2  # /otp and /otp/secure
     assert '"valid":' in out
+
+
+# --- From a QR code to a bot that gets codes ---
+
+
+def example_uri() -> tuple[str, str]:
+    """The otpauth URI the walk-through says zbarimg reads from the QR code, and its secret."""
+    ((_, code),) = examples("zbarimg -q --raw qr.png")
+    uri = re.search(r"otpauth://totp/\S+", code).group()
+    return uri, parse_qs(urlsplit(uri).query)["secret"][0]
+
+
+@dataclass
+class Operator:
+    """The server and the shell of someone following the walk-through, in a folder of their own."""
+
+    server: Server
+    env: dict
+    folder: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def step(self, marker: str, **env) -> str:
+        """Run the README block holding `marker`; its stdout."""
+        ((lang, code),) = examples(marker)
+        if lang == "sh":
+            code = FAKE_GH + code
+        return run(lang, code, self.base_url, {**self.env, **env}, self.folder)
+
+    def env_with(self, bot_key: str) -> dict:
+        """The bot's environment: its key from the secret store."""
+        return {**self.env, "OTP_API_KEY": bot_key}
+
+    def stored(self, name: str) -> str:
+        """What the walk-through put into the bot's secret store under `name`."""
+        return (self.folder / name).read_text()
+
+    def get(self, path: str, api_key: str) -> tuple[int, dict]:
+        status_code, _, body = self.server.request("GET", path, headers={"X-API-Key": api_key})
+        return status_code, json.loads(body)
+
+    def scan_qr_code(self) -> str:
+        """Leave what step 1 leaves: the image and the URI zbarimg wrote; return the secret."""
+        uri, secret = example_uri()
+        (self.folder / "qr.png").write_bytes(b"stands in for the screenshot")
+        (self.folder / "github.uri").write_text(uri + "\n")  # zbarimg ends it with a newline
+        return secret
+
+
+@pytest.fixture
+def operator(tmp_path):
+    """A server of its own, with its own DATA_DIR and a fresh OTP_ENCRYPTION_KEYS that the
+    operator's commands share."""
+    encryption_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    server = start_gunicorn(tmp_path, OTP_ENCRYPTION_KEYS=encryption_key)
+    folder = tmp_path / "operator"
+    folder.mkdir()
+    env = {
+        **os.environ,
+        "ENV_FILE": "",
+        "DATA_DIR": str(tmp_path / "data"),  # the server's (tests.servers.start)
+        "OTP_ENCRYPTION_KEYS": encryption_key,
+    }
+    yield Operator(server, env, folder)
+    server.stop()
+
+
+def assert_current_code(out: str, secret: str) -> None:
+    body = json.loads(out)
+    assert body["otp"] == totp.code_at(secret, body["timestamp"])
+    assert body["valid_for_seconds"] == totp.seconds_left(body["timestamp"])
+
+
+def test_walkthrough_takes_a_qr_code_to_a_bot_with_a_key_of_its_own(operator):
+    secret = operator.scan_qr_code()
+
+    added = operator.step("otp account add github-bot < github.uri")
+    assert added == "added account github-bot (issuer GitHub, SHA1, 6 digits, every 30 s)\n"
+    assert not (operator.folder / "github.uri").exists()
+    assert not (operator.folder / "qr.png").exists()
+
+    # The code that confirms the site's set-up, fetched with the environment key.
+    assert_current_code(operator.step("$BASE/accounts/github-bot/otp"), secret)
+
+    # The bot's key goes into its secret store, and nowhere else.
+    assert operator.step("client create github-ci --account github-bot --issue --quiet") == ""
+    bot_key = operator.stored("OTP_API_KEY")
+    assert CLIENT_KEY.fullmatch(bot_key)
+
+    assert_current_code(operator.step('-H "X-API-Key: $OTP_API_KEY"', OTP_API_KEY=bot_key), secret)
+
+    before = int(time.time())
+    ((lang, code),) = examples("def github_code")
+    out = run(lang, code + "\nprint(github_code())", operator.base_url, operator.env_with(bot_key))
+    after = int(time.time())
+    assert out.strip() in {totp.code_at(secret, at) for at in range(before, after + 1)}
+
+    # "Anything else is refused."
+    assert operator.get("/accounts", bot_key) == (
+        status.HTTP_200_OK,
+        {
+            "accounts": [
+                {
+                    "name": "github-bot",
+                    "issuer": "GitHub",
+                    "algorithm": "SHA1",
+                    "digits": 6,
+                    "period": 30,
+                }
+            ]
+        },
+    )
+    assert operator.get("/otp", bot_key)[0] == status.HTTP_404_NOT_FOUND
+    verify = operator.server.request(
+        "POST",
+        "/accounts/github-bot/otp/verify",
+        body=json.dumps({"otp": "123456"}),
+        headers={"X-API-Key": bot_key, "Content-Type": "application/json"},
+    )
+    assert verify[0] == status.HTTP_403_FORBIDDEN
+
+
+def test_walkthrough_moves_the_bot_to_signed_requests_and_ends_the_old_key(operator):
+    secret = operator.scan_qr_code()
+    operator.step("otp account add github-bot < github.uri")
+    operator.step("client create github-ci --account github-bot --issue --quiet")
+    old_key = operator.stored("OTP_API_KEY")
+
+    assert operator.step("--require-signature --quiet") == ""
+    signing_key = operator.stored("OTP_API_KEY")
+    assert CLIENT_KEY.fullmatch(signing_key)
+    assert signing_key != old_key
+
+    # The bot signs with the README's v2_headers, as step 6 says.
+    ((lang, code),) = examples("def v2_headers")
+    helper, found, _ = code.partition("\nBASE, API_KEY =")
+    assert found, "the v2 example no longer sets BASE, API_KEY after its helper"
+    request = textwrap.dedent(
+        """
+        import os
+
+        path = "/accounts/github-bot/otp"
+        headers = v2_headers(os.environ["OTP_API_KEY"], "GET", path)
+        request = urllib.request.Request("http://localhost:8000" + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as response:
+            print(response.read().decode())
+        """
+    )
+    out = run(lang, helper + request, operator.base_url, operator.env_with(signing_key))
+    assert_current_code(out, secret)
+    # Sent as X-API-Key, the signing client's key is refused.
+    assert operator.get("/accounts/github-bot/otp", signing_key)[0] == status.HTTP_401_UNAUTHORIZED
+
+    assert operator.get("/accounts/github-bot/otp", old_key)[0] == status.HTTP_200_OK
+    operator.step("otp client revoke github-ci")
+    assert operator.get("/accounts/github-bot/otp", old_key)[0] == status.HTTP_401_UNAUTHORIZED
