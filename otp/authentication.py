@@ -4,8 +4,8 @@ v2 signed requests, where the key never leaves the client."""
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from otp import clients, clock, nonces
-from otp.clients import Caller
+from otp import callers, clock, nonces
+from otp.callers import KEY_ID_PATTERN, Caller
 from otp.credentials import (
     NONCE_PATTERN,
     constant_time_equal,
@@ -15,6 +15,17 @@ from otp.credentials import (
 )
 
 MAX_SKEW_SECONDS = 30
+
+
+class CredentialsRefused(AuthenticationFailed):
+    """AuthenticationFailed that keeps, for the audit trail only, which client and key id the
+    refused credentials named, when they named a real one (a good key sent by a client that
+    must sign, a bad signature of a known key). The client sees the same 401 either way."""
+
+    def __init__(self, detail, caller: Caller | None = None, key_id: str = ""):
+        super().__init__(detail)
+        self.client = caller.name if caller else ""
+        self.key_id = caller.key_id if caller else key_id
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -36,10 +47,13 @@ class ApiKeyAuthentication(BaseAuthentication):
         presented = request.META.get("HTTP_X_API_KEY")
         if presented is None:
             return None
-        caller = clients.caller_for_key(presented, clock.now())
-        # A client that must sign may not send its key, even correctly: the key travelled.
-        if caller is None or caller.requires_signature:
-            raise AuthenticationFailed(self.failure_message)
+        caller = callers.caller_for_key(presented, clock.now())
+        if caller is None:
+            raise CredentialsRefused(self.failure_message)
+        if caller.requires_signature:
+            # A client that must sign may not send its key, even correctly: the key travelled,
+            # and the audit trail names whose it was.
+            raise CredentialsRefused(self.failure_message, caller)
         return caller, presented
 
     def authenticate_header(self, request):
@@ -61,7 +75,7 @@ class HmacSignatureAuthentication(ApiKeyAuthentication):
         signature = request.META.get("HTTP_X_SIGNATURE", "")
         fresh = timestamp_is_fresh(timestamp, clock.now(), MAX_SKEW_SECONDS)
         if not (fresh and signature_matches(api_key, timestamp, signature)):
-            raise AuthenticationFailed(self.failure_message)
+            raise CredentialsRefused(self.failure_message, caller)
         return caller, None
 
     def authenticate_header(self, request):
@@ -86,22 +100,25 @@ class SignedRequestAuthentication(BaseAuthentication):
         timestamp = meta.get("HTTP_X_TIMESTAMP", "")
         nonce = meta.get("HTTP_X_NONCE", "")
         now = clock.now()
-        found = clients.signing_key(claimed_id, now)
-        api_key, caller = found if found else (None, None)
+        found = callers.signing_key(claimed_id, now)
+        if found is None:
+            # A key id is public; one of the right shape is worth recording even if unknown.
+            known_shape = claimed_id if KEY_ID_PATTERN.fullmatch(claimed_id) else ""
+            raise CredentialsRefused(self.failure_message, key_id=known_shape)
+        api_key, caller = found
         if (
-            api_key is None
-            or "HTTP_X_API_KEY" in meta
+            "HTTP_X_API_KEY" in meta
             or not NONCE_PATTERN.fullmatch(nonce)
             or not timestamp_is_fresh(timestamp, now, MAX_SKEW_SECONDS)
-            or not self._signature_matches(request, api_key, timestamp, nonce)
+            or not self._request_signature_matches(request, api_key, timestamp, nonce)
             # Last, so that only a correctly signed request can use up a nonce.
             or not nonces.first_use(claimed_id, nonce, now, self.NONCE_MEMORY_SECONDS)
         ):
-            raise AuthenticationFailed(self.failure_message)
+            raise CredentialsRefused(self.failure_message, caller)
         return caller, None
 
     @staticmethod
-    def _signature_matches(request, api_key, timestamp, nonce) -> bool:
+    def _request_signature_matches(request, api_key, timestamp, nonce) -> bool:
         expected = request_signature(
             api_key, timestamp, nonce, request.method, request.get_full_path(), request.body
         )

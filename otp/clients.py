@@ -1,113 +1,30 @@
-"""Who may call: the all-access keys of the environment, and clients with keys of their own,
-limited to some accounts and actions."""
+"""The operator's clients: creating them with their grants, revoking, rotating their keys."""
 
 import hashlib
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from otp import audit, sealing
 from otp.accounts import DEFAULT_NAME
 from otp.audit import Actor
-from otp.credentials import constant_time_equal, key_id, matching_key
+from otp.callers import ISSUE, VERIFY, key_associated_data
+from otp.credentials import key_id
 from otp.models import Account, Client, ClientKey
 from otp.otpauth import ACCOUNT_NAME
 
-ISSUE, VERIFY = "issue", "verify"
 # Longer than the 16 characters the environment keys need, and URL-safe so it pastes anywhere.
 _KEY_BYTES = 32
+# A rotation is a move to a new key, not a second permanent one.
+MAX_GRACE_SECONDS = 30 * 24 * 3600
 
 
 class ClientError(ValueError):
     """An operator's request that cannot be done; the message is one line for the command."""
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated principal: what it may see and do. The service has no user accounts."""
-
-    name: str
-    key_id: str
-    all_accounts: bool = True
-    accounts: frozenset[str] = frozenset()
-    may_issue: bool = True
-    may_verify: bool = True
-    requires_signature: bool = False
-    is_authenticated: ClassVar[bool] = True
-
-    def may_see(self, account: str) -> bool:
-        return self.all_accounts or account in self.accounts
-
-    def may(self, action: str, account: str) -> bool:
-        allowed = self.may_issue if action == ISSUE else self.may_verify
-        return allowed and self.may_see(account)
-
-
-def environment_caller(api_key: str) -> Caller:
-    """API_KEY and API_KEYS: every account, every action."""
-    kid = key_id(api_key)
-    return Caller(name=f"env:{kid}", key_id=kid)
-
-
-def caller_for_key(presented: str, now: int) -> Caller | None:
-    """The caller whose API key was sent as X-API-Key, or None."""
-    api_key = matching_key(presented, settings.API_KEYS)
-    if api_key is not None:
-        return environment_caller(api_key)
-    found = _live_key(key_id(presented), now)
-    digest = hashlib.sha256(presented.encode()).hexdigest()
-    if found is None or not constant_time_equal(digest, found.key_hash):
-        return None
-    return _caller(found)
-
-
-def signing_key(claimed_id: str, now: int) -> tuple[str, Caller] | None:
-    """The key behind a v2 X-Key-Id, and its caller; None if no live key has that id."""
-    for api_key in settings.API_KEYS:
-        if constant_time_equal(key_id(api_key), claimed_id):
-            return api_key, environment_caller(api_key)
-    found = _live_key(claimed_id, now)
-    if found is None:
-        return None
-    api_key = sealing.open_sealed(found.sealed_key, key_associated_data(found.key_id)).decode()
-    return api_key, _caller(found)
-
-
-def live_keys(now: int):
-    """The keys that work at `now`: their client is not revoked and their grace has not ended."""
-    moment = datetime.fromtimestamp(now, UTC)
-    return ClientKey.objects.filter(client__revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
-    )
-
-
-def _live_key(kid: str, now: int) -> ClientKey | None:
-    # Read on every request, from the database every instance shares: a revocation or an
-    # expired grace period holds everywhere at once, with no cache to wait out.
-    return live_keys(now).select_related("client").filter(key_id=kid).first()
-
-
-def _caller(found: ClientKey) -> Caller:
-    client = found.client
-    return Caller(
-        name=client.name,
-        key_id=found.key_id,
-        all_accounts=client.all_accounts,
-        accounts=frozenset(client.accounts),
-        may_issue=client.may_issue,
-        may_verify=client.may_verify,
-        requires_signature=client.requires_signature,
-    )
-
-
-def key_associated_data(kid: str) -> str:
-    """Binds a sealed key to its key id: copied onto another row, it does not open."""
-    return f"client-key:{kid}"
 
 
 def create_client(
@@ -125,25 +42,33 @@ def create_client(
     _check_name(name)
     if not (may_issue or may_verify):
         raise ClientError("give --issue, --verify or both: a client that may do nothing is useless")
-    if accounts is not None:
-        if not accounts:
-            raise ClientError("give --account NAME (repeatable) or --all-accounts")
-        known = set(Account.objects.filter(name__in=accounts).values_list("name", flat=True))
-        unknown = sorted(set(accounts) - known - {DEFAULT_NAME})
-        if unknown:
-            raise ClientError(f'no account "{unknown[0]}"')
+    if accounts is not None and not accounts:
+        raise ClientError("give --account NAME (repeatable) or --all-accounts")
     with transaction.atomic():
+        if accounts is not None:
+            # Locked until the grant is stored: an account removed meanwhile would otherwise
+            # leave a grant that a later account of the same name inherits.
+            rows = Account.objects.select_for_update().filter(name__in=accounts)
+            unknown = sorted(set(accounts) - set(rows.values_list("name", flat=True)))
+            unknown = [name for name in unknown if name != DEFAULT_NAME]
+            if unknown:
+                raise ClientError(f'no account "{unknown[0]}"')
         if Client.objects.filter(name=name).exists():
             raise ClientError(f'client "{name}" already exists')
-        client = Client.objects.create(
-            name=name,
-            all_accounts=accounts is None,
-            accounts=sorted(set(accounts or [])),
-            may_issue=may_issue,
-            may_verify=may_verify,
-            requires_signature=requires_signature,
-            created_at=datetime.fromtimestamp(now, UTC),
-        )
+        try:
+            with transaction.atomic():
+                client = Client.objects.create(
+                    name=name,
+                    all_accounts=accounts is None,
+                    accounts=sorted(set(accounts or [])),
+                    may_issue=may_issue,
+                    may_verify=may_verify,
+                    requires_signature=requires_signature,
+                    created_at=datetime.fromtimestamp(now, UTC),
+                )
+        except IntegrityError:
+            # Created by someone else between the check and now.
+            raise ClientError(f'client "{name}" already exists') from None
         api_key, kid = _add_key(client, now)
         audit.record(replace(actor, client=name, key_id=kid), "client.create", "ok", "", now)
     return api_key, kid
@@ -152,7 +77,11 @@ def create_client(
 def _check_name(name: str) -> None:
     # Client names follow the account-name rule, so they are safe to quote in any message.
     if not ACCOUNT_NAME.fullmatch(name):
-        raise ClientError("client name must match [a-z0-9][a-z0-9._-]{0,63}")
+        raise ClientError(f"client name must match {ACCOUNT_NAME.pattern}")
+    if name == audit.OPERATOR:
+        # The audit trail's name for the person at the command line: a client must not pass
+        # for them.
+        raise ClientError(f'"{audit.OPERATOR}" is reserved for the audit trail\'s operator')
 
 
 def _add_key(client: Client, now: int) -> tuple[str, str]:
@@ -190,8 +119,8 @@ def revoke_client(name: str, actor: Actor, now: int) -> None:
 def rotate_client(name: str, grace_seconds: int, actor: Actor, now: int) -> tuple[str, str]:
     """A new key for the client; its other keys keep working for `grace_seconds`, no longer."""
     _check_name(name)
-    if grace_seconds < 0:
-        raise ClientError("--grace must be 0 or more seconds")
+    if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+        raise ClientError(f"--grace must be 0 to {MAX_GRACE_SECONDS} seconds (30 days)")
     moment = datetime.fromtimestamp(now, UTC)
     with transaction.atomic():
         client = Client.objects.select_for_update().filter(name=name).first()

@@ -7,7 +7,14 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import status
-from rest_framework.exceptions import APIException, MethodNotAllowed, UnsupportedMediaType
+from rest_framework.exceptions import (
+    APIException,
+    MethodNotAllowed,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    UnsupportedMediaType,
+)
 from rest_framework.views import exception_handler
 
 from otp.sealing import CannotOpen
@@ -19,6 +26,23 @@ class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "Request body too large"
     default_code = "payload_too_large"
+
+
+class AccountNotFound(NotFound):
+    # The same answer for an account that does not exist and one the caller may not see.
+    default_detail = "Account not found"
+
+
+class ActionNotAllowed(PermissionDenied):
+    default_detail = "This client may not do that on this account"
+
+
+class TooManyWrongCodes(Throttled):
+    default_detail = "Too many wrong codes for this account."
+
+
+class TooManyFailedAuthentications(Throttled):
+    default_detail = "Too many failed authentications."
 
 
 class ServiceUnavailable(APIException):

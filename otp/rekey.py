@@ -7,8 +7,8 @@ from django.db import transaction
 from otp import audit, clock, sealing
 from otp.accounts import associated_data as account_data
 from otp.audit import Actor
-from otp.clients import key_associated_data as key_data
-from otp.clients import live_keys
+from otp.callers import key_associated_data as key_data
+from otp.callers import live_keys
 from otp.models import Account
 
 

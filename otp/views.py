@@ -3,26 +3,22 @@
 from django.conf import settings
 from django.db import transaction
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework.exceptions import (
-    AuthenticationFailed,
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
-    Throttled,
-)
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from otp import audit, clock, codes, lockout, readiness
-from otp.accounts import DEFAULT_NAME, TotpAccount, get_account
+from otp.access import account_for
+from otp.accounts import DEFAULT_NAME
 from otp.audit import Actor
 from otp.authentication import (
     ApiKeyAuthentication,
     HmacSignatureAuthentication,
     SignedRequestAuthentication,
 )
-from otp.clients import ISSUE, VERIFY
+from otp.callers import ISSUE, VERIFY
+from otp.exceptions import TooManyFailedAuthentications, TooManyWrongCodes
 from otp.otpauth import ACCOUNT_NAME
 from otp.serializers import (
     ErrorSerializer,
@@ -63,14 +59,12 @@ VERIFY_EXAMPLES = [
 ]
 
 
-# The same answer for an account that does not exist and one the caller may not see.
-ACCOUNT_NOT_FOUND = "Account not found"
-
-
 class ProtectedView(APIView):
     """A view that needs valid credentials, from an address that is not locked out. Every
     refusal is on the audit trail."""
 
+    # The account a view acts on when its path names none (the original endpoints: default).
+    fixed_account = ""
     authentication_classes = [ApiKeyAuthentication, SignedRequestAuthentication]
     # No HEAD: Django would run GET for it, handing out (and recording) a code nobody receives.
     http_method_names = [name for name in APIView.http_method_names if name != "head"]
@@ -86,29 +80,39 @@ class ProtectedView(APIView):
         now = clock.now()
         wait = lockout.seconds_locked(request.client_address, now)
         if wait:
-            audit.record(self.anonymous(request), "authenticate", "locked_out", "", now)
-            raise Throttled(wait, detail="Too many failed authentications.")
+            self.record_refusal(request, "locked_out", now)
+            raise TooManyFailedAuthentications(wait)
         try:
             super().initial(request, *args, **kwargs)
-        except AuthenticationFailed:
+        except AuthenticationFailed as refused:
             # Only credentials presented and wrong count: a request with none guesses nothing,
             # and counting it would let a misconfigured monitor lock out every bot behind it.
             with transaction.atomic():  # counted only if it is on the record too
                 lockout.record_failure(request.client_address, now)
-                audit.record(self.anonymous(request), "authenticate", "failed", "", now)
+                self.record_refusal(request, "failed", now, refused)
             raise
 
     def permission_denied(self, request, message=None, code=None):
         # With no credentials at all DRF would say "credentials were not provided"; answer as for
         # wrong ones, so a client cannot probe which part it got right.
         if request.authenticators and not request.successful_authenticator:
-            audit.record(self.anonymous(request), "authenticate", "missing", "", clock.now())
+            self.record_refusal(request, "missing", clock.now())
             raise NotAuthenticated(request.authenticators[0].failure_message)
         super().permission_denied(request, message, code)
 
-    @staticmethod
-    def anonymous(request) -> Actor:
-        return Actor(client="", address=request.client_address, request_id=request.request_id)
+    def record_refusal(self, request, outcome: str, at: int, refused=None) -> None:
+        """Audit a refused authentication, with whatever is known of who tried (a key id and
+        client a refused key or signature named) and which account the path names."""
+        actor = Actor(
+            client=getattr(refused, "client", ""),
+            key_id=getattr(refused, "key_id", ""),
+            address=request.client_address,
+            request_id=request.request_id,
+        )
+        name = self.kwargs.get("name", self.fixed_account)
+        audit.record(
+            actor, "authenticate", outcome, name if ACCOUNT_NAME.fullmatch(name) else "", at
+        )
 
     @staticmethod
     def actor(request) -> Actor:
@@ -120,38 +124,21 @@ class ProtectedView(APIView):
             request_id=request.request_id,
         )
 
-    def account_for(self, request, name: str, action: str, at: int) -> TotpAccount:
-        """The account `name` if the caller may do `action` on it; else 404 if it may not see
-        it (or it does not exist), 403 if it may see it but not do that. Refusals are audited."""
-        caller = request.user
-        if not ACCOUNT_NAME.fullmatch(name):
-            # Not a name any account can have; not recorded as sent (it could be anything).
-            audit.record(self.actor(request), action, "not_found", "", at)
-            raise NotFound(ACCOUNT_NOT_FOUND)
-        account = get_account(name) if caller.may_see(name) else None
-        if account is None:
-            audit.record(self.actor(request), action, "not_found", name, at)
-            raise NotFound(ACCOUNT_NOT_FOUND)
-        if not caller.may(action, name):
-            audit.record(self.actor(request), action, "denied", name, at)
-            raise PermissionDenied("This client may not do that on this account")
-        return account
-
     def issue(self, request, name: str) -> Response:
-        at = clock.now()
-        account = self.account_for(request, name, ISSUE, at)
-        return Response(codes.issue(account, self.actor(request), at))
+        at, actor = clock.now(), self.actor(request)
+        account = account_for(request.user, actor, name, ISSUE, at)
+        return Response(codes.issue(account, actor, at))
 
     def verify(self, request, name: str) -> Response:
-        at = clock.now()
-        account = self.account_for(request, name, VERIFY, at)
+        at, actor = clock.now(), self.actor(request)
+        account = account_for(request.user, actor, name, VERIFY, at)
         serializer = VerifyRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = codes.verify(account, serializer.validated_data["otp"], self.actor(request), at)
+        result = codes.verify(account, serializer.validated_data["otp"], actor, at)
         # The access log line says why a code was refused; the client only sees valid: false.
         request._request.verify_outcome = result.outcome
         if result.outcome == "throttled":
-            raise Throttled(result.retry_after, detail="Too many wrong codes for this account.")
+            raise TooManyWrongCodes(result.retry_after)
         return Response({"valid": result.outcome == "valid", "timestamp": at})
 
 
@@ -186,16 +173,19 @@ class HealthView(APIView):
 
 
 class OtpView(ProtectedView):
+    fixed_account = DEFAULT_NAME
+
     @extend_schema(
         summary="Current code",
         responses={200: OtpSerializer, 401: unauthorized(ApiKeyAuthentication)},
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
-        return self.issue(request, DEFAULT_NAME)
+        return self.issue(request, self.fixed_account)
 
 
 class OtpSecureView(ProtectedView):
+    fixed_account = DEFAULT_NAME
     authentication_classes = [HmacSignatureAuthentication, SignedRequestAuthentication]
 
     @extend_schema(
@@ -208,10 +198,12 @@ class OtpSecureView(ProtectedView):
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
-        return self.issue(request, DEFAULT_NAME)
+        return self.issue(request, self.fixed_account)
 
 
 class OtpVerifyView(ProtectedView):
+    fixed_account = DEFAULT_NAME
+
     @extend_schema(
         summary="Check a code",
         description=(
@@ -223,4 +215,4 @@ class OtpVerifyView(ProtectedView):
         examples=VERIFY_EXAMPLES,
     )
     def post(self, request):
-        return self.verify(request, DEFAULT_NAME)
+        return self.verify(request, self.fixed_account)

@@ -370,8 +370,8 @@ KINDS = [
     Kind(
         "POST", "/otp/verify", "env", "default", 200, (ENV_CALLER, "verify", "invalid", "default")
     ),
-    Kind("GET", "/accounts/a/otp", "wrong", "", 401, ("", "authenticate", "failed", "")),
-    Kind("GET", "/otp", "none", "", 401, ("", "authenticate", "missing", "")),
+    Kind("GET", "/accounts/a/otp", "wrong", "", 401, ("", "authenticate", "failed", "a")),
+    Kind("GET", "/otp", "none", "", 401, ("", "authenticate", "missing", "default")),
     Kind("GET", "/accounts/a/otp", "scoped", "", 404, (SCOPED, "issue", "not_found", "a")),
     Kind("POST", "/accounts/b/otp/verify", "scoped", "b", 403, (SCOPED, "verify", "denied", "b")),
     Kind("GET", "/accounts/b/otp", "scoped", "", 200, (SCOPED, "issue", "issued", "b")),

@@ -213,27 +213,42 @@ def test_the_original_endpoints_are_audited_as_account_default(authed, api_key, 
     ]
 
 
-def test_refused_credentials_are_recorded_without_a_client(client, accounts, frozen_clock):
+def test_refused_credentials_are_recorded_with_the_key_they_named_and_the_account(
+    client, api_key, accounts, frozen_clock
+):
     revoked, _ = new_client("revoked-bot", ["alpha"])
     clients.revoke_client("revoked-bot", audit.operator(), FROZEN_AT)
-    must_sign, _ = new_client("signing-bot", ["alpha"], signature=True)
+    must_sign, signing_kid = new_client("signing-bot", ["alpha"], signature=True)
     path = "/accounts/alpha/otp"
     forged = {**signed(must_sign, "GET", path), "HTTP_X_SIGNATURE": "0" * 64}
+    unknown_id = {**forged, "HTTP_X_KEY_ID": "0123456789abcdef"}
     responses = [
         client.get(path, HTTP_X_API_KEY="wrong-key-0123456789abcdef"),
         client.get(path, HTTP_X_API_KEY=revoked),
-        client.get(path, HTTP_X_API_KEY=must_sign),
+        client.get(path, HTTP_X_API_KEY=must_sign),  # a good key that must not travel
         client.generic("GET", path, **forged),
-        client.get("/otp/secure", HTTP_X_API_KEY="test-api-key-0123456789abcdef"),  # unsigned
+        client.generic("GET", path, **unknown_id),
+        client.get("/otp/secure", HTTP_X_API_KEY=api_key),  # unsigned
         client.get(path),
         client.get("/accounts"),
         client.post("/otp/verify", {"otp": "123456"}, format="json"),
     ]
     assert all(r.status_code == status.HTTP_401_UNAUTHORIZED for r in responses)
-    outcomes = ["failed"] * 5 + ["missing"] * 3
+    env_kid = key_id(api_key)
+    expected = [
+        ("failed", "alpha", "", ""),
+        ("failed", "alpha", "", ""),
+        ("failed", "alpha", "signing-bot", signing_kid),
+        ("failed", "alpha", "signing-bot", signing_kid),
+        ("failed", "alpha", "", "0123456789abcdef"),
+        ("failed", "default", f"env:{env_kid}", env_kid),
+        ("missing", "alpha", "", ""),
+        ("missing", "", "", ""),
+        ("missing", "default", "", ""),
+    ]
     assert request_records() == [
-        record(response, "authenticate", outcome, "")
-        for response, outcome in zip(responses, outcomes, strict=True)
+        record(response, "authenticate", outcome, account, client_name, kid)
+        for response, (outcome, account, client_name, kid) in zip(responses, expected, strict=True)
     ]
 
 
@@ -243,8 +258,8 @@ def test_a_locked_out_address_is_recorded(client, api_key, frozen_clock, setting
     locked = client.get("/otp", HTTP_X_API_KEY=api_key)
     assert locked.status_code == status.HTTP_429_TOO_MANY_REQUESTS
     assert request_records() == [
-        record(failed, "authenticate", "failed", ""),
-        record(locked, "authenticate", "locked_out", ""),
+        record(failed, "authenticate", "failed", "default"),
+        record(locked, "authenticate", "locked_out", "default"),
     ]
 
 

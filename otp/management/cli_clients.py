@@ -81,7 +81,10 @@ def add_parsers(commands) -> None:
         type=int,
         default=DEFAULT_GRACE_SECONDS,
         metavar="SECONDS",
-        help=f"how long the previous keys keep working (default {DEFAULT_GRACE_SECONDS})",
+        help=(
+            f"how long the previous keys keep working (default {DEFAULT_GRACE_SECONDS}, "
+            f"at most {clients.MAX_GRACE_SECONDS})"
+        ),
     )
     rotate.add_argument("--quiet", action="store_true", help=_QUIET_HELP)
     rotate.set_defaults(run=rotate_client)

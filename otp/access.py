@@ -1,0 +1,28 @@
+"""Which account a caller may act on, with every refusal on the audit trail."""
+
+from otp import audit
+from otp.accounts import TotpAccount, get_account
+from otp.audit import Actor
+from otp.callers import Caller
+from otp.exceptions import AccountNotFound, ActionNotAllowed
+from otp.otpauth import ACCOUNT_NAME
+
+
+def account_for(caller: Caller, actor: Actor, name: str, action: str, at: int) -> TotpAccount:
+    """The account `name` if `caller` may do `action` on it.
+
+    AccountNotFound if it may not see it or there is none (one answer, so a client cannot learn
+    which names exist), ActionNotAllowed if it may see it but not do that.
+    """
+    if not ACCOUNT_NAME.fullmatch(name):
+        # Not a name any account can have; not recorded as sent (it could be anything).
+        audit.record(actor, action, "not_found", "", at)
+        raise AccountNotFound()
+    account = get_account(name) if caller.may_see(name) else None
+    if account is None:
+        audit.record(actor, action, "not_found", name, at)
+        raise AccountNotFound()
+    if not caller.may(action, name):
+        audit.record(actor, action, "denied", name, at)
+        raise ActionNotAllowed()
+    return account

@@ -1,0 +1,115 @@
+"""Who is calling: an all-access key of the environment, or a client's live key with its grants."""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from django.conf import settings
+from django.db.models import Q
+
+from otp import sealing
+from otp.credentials import constant_time_equal, key_id, matching_key
+from otp.models import ClientKey
+
+ISSUE, VERIFY = "issue", "verify"
+# What otp.credentials.key_id makes; anything else names no key and is not looked up.
+KEY_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated principal: what it may see and do. The service has no user accounts.
+
+    Every grant is spelled out: a caller built without them could do nothing.
+    """
+
+    name: str
+    key_id: str
+    all_accounts: bool
+    accounts: frozenset[str]
+    may_issue: bool
+    may_verify: bool
+    requires_signature: bool
+    is_authenticated: ClassVar[bool] = True
+
+    def may_see(self, account: str) -> bool:
+        return self.all_accounts or account in self.accounts
+
+    def may(self, action: str, account: str) -> bool:
+        # An unknown action is a KeyError, never a silent yes.
+        allowed = {ISSUE: self.may_issue, VERIFY: self.may_verify}[action]
+        return allowed and self.may_see(account)
+
+
+def environment_caller(api_key: str) -> Caller:
+    """API_KEY and API_KEYS: every account, every action."""
+    kid = key_id(api_key)
+    return Caller(
+        name=f"env:{kid}",
+        key_id=kid,
+        all_accounts=True,
+        accounts=frozenset(),
+        may_issue=True,
+        may_verify=True,
+        requires_signature=False,
+    )
+
+
+def caller_for_key(presented: str, now: int) -> Caller | None:
+    """The caller whose API key was sent as X-API-Key, or None."""
+    api_key = matching_key(presented, settings.API_KEYS)
+    if api_key is not None:
+        return environment_caller(api_key)
+    found = _live_key(key_id(presented), now)
+    digest = hashlib.sha256(presented.encode()).hexdigest()
+    if found is None or not constant_time_equal(digest, found.key_hash):
+        return None
+    return _caller(found)
+
+
+def signing_key(claimed_id: str, now: int) -> tuple[str, Caller] | None:
+    """The key behind a v2 X-Key-Id, and its caller; None if no live key has that id."""
+    if not KEY_ID_PATTERN.fullmatch(claimed_id):
+        return None
+    for api_key in settings.API_KEYS:
+        if constant_time_equal(key_id(api_key), claimed_id):
+            return api_key, environment_caller(api_key)
+    found = _live_key(claimed_id, now)
+    if found is None:
+        return None
+    api_key = sealing.open_sealed(found.sealed_key, key_associated_data(found.key_id)).decode()
+    return api_key, _caller(found)
+
+
+def live_keys(now: int):
+    """The keys that work at `now`: their client is not revoked and their grace has not ended."""
+    moment = datetime.fromtimestamp(now, UTC)
+    return ClientKey.objects.filter(client__revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
+    )
+
+
+def _live_key(kid: str, now: int) -> ClientKey | None:
+    # Read on every request, from the database every instance shares: a revocation or an
+    # expired grace period holds everywhere at once, with no cache to wait out.
+    return live_keys(now).select_related("client").filter(key_id=kid).first()
+
+
+def _caller(found: ClientKey) -> Caller:
+    client = found.client
+    return Caller(
+        name=client.name,
+        key_id=found.key_id,
+        all_accounts=client.all_accounts,
+        accounts=frozenset(client.accounts),
+        may_issue=client.may_issue,
+        may_verify=client.may_verify,
+        requires_signature=client.requires_signature,
+    )
+
+
+def key_associated_data(kid: str) -> str:
+    """Binds a sealed key to its key id: copied onto another row, it does not open."""
+    return f"client-key:{kid}"
