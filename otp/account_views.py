@@ -11,7 +11,14 @@ from otp.serializers import (
     OtpSerializer,
     VerifyRequestSerializer,
 )
-from otp.views import OTP_EXAMPLE, VERIFY_EXAMPLES, VERIFY_RESPONSES, ProtectedView, unauthorized
+from otp.views import (
+    OTP_EXAMPLE,
+    UNRECORDED,
+    VERIFY_EXAMPLES,
+    VERIFY_RESPONSES,
+    ProtectedView,
+    unauthorized,
+)
 
 ACCOUNT_LIST_EXAMPLE = OpenApiExample(
     "Accounts",
@@ -55,6 +62,7 @@ class AccountOtpView(ProtectedView):
             401: unauthorized(ApiKeyAuthentication),
             403: FORBIDDEN,
             404: NOT_FOUND,
+            503: UNRECORDED,
         },
         examples=[OTP_EXAMPLE],
     )

@@ -8,11 +8,10 @@ from django.db import IntegrityError, transaction
 
 from otp import audit, sealing, totp
 from otp.audit import Actor
-from otp.models import Account, Client, VerifyFailures
+from otp.models import TEXT_LIMIT, Account, Client, VerifyFailures
 from otp.otpauth import AccountSpec, InvalidAccount, check_name
 
 DEFAULT_NAME = "default"
-TEXT_LIMIT = 200  # issuer and label columns
 
 
 @dataclass(frozen=True)
@@ -25,12 +24,9 @@ class TotpAccount:
     params: totp.Params
     secret: str = field(repr=False)
 
-    def summary(self) -> dict:
-        """What a caller or an operator may see of the account."""
-        return summary(self.name, self.issuer, self.params)
-
 
 def summary(name: str, issuer: str, params: totp.Params) -> dict:
+    """What a caller or an operator may see of an account."""
     return {
         "name": name,
         "issuer": issuer,
@@ -63,7 +59,8 @@ def get_account(name: str) -> TotpAccount | None:
 def account_summaries(visible=lambda name: True) -> list[dict]:
     """Name, issuer and parameters of every account `visible` admits, `default` first."""
     rows = [summary(DEFAULT_NAME, "", totp.DEFAULT)]
-    rows += [summary(row.name, row.issuer, _params(row)) for row in Account.objects.all()]
+    stored = Account.objects.defer("sealed_secret")  # a listing opens no secret
+    rows += [summary(row.name, row.issuer, _params(row)) for row in stored]
     return [row for row in rows if visible(row["name"])]
 
 

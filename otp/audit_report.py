@@ -1,5 +1,4 @@
-"""The audit trail as operators read it: choosing records by time, account and client, and
-purging the records older than AUDIT_RETENTION_DAYS."""
+"""The audit trail as operators read it (by time, account, client) and purge it (retention)."""
 
 import re
 from collections.abc import Iterator

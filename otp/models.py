@@ -1,11 +1,12 @@
-"""What the service keeps across workers and instances: accounts, clients and their keys, used
-time steps and nonces, failure counts, and the audit trail."""
+"""What the service keeps: accounts, clients, one-time-use state, failure counts, the audit."""
 
 from django.db import models
 
+TEXT_LIMIT = 200  # characters of an account's issuer or label
+
 
 class AcceptedStep(models.Model):
-    """The latest time step accepted for one secret (RFC 6238 section 5.2).
+    """The latest time step accepted for one secret and its parameters (RFC 6238 section 5.2).
 
     Only a later step is accepted after it, so each code works once. The secret is named by its
     fingerprint (otp.totp.fingerprint), never stored.
@@ -56,8 +57,8 @@ class Account(models.Model):
     """A TOTP account the service holds codes for; its secret only ever sealed (otp.sealing)."""
 
     name = models.CharField(max_length=64, primary_key=True)
-    issuer = models.CharField(max_length=200, blank=True)  # accounts.TEXT_LIMIT
-    label = models.CharField(max_length=200, blank=True)
+    issuer = models.CharField(max_length=TEXT_LIMIT, blank=True)
+    label = models.CharField(max_length=TEXT_LIMIT, blank=True)
     algorithm = models.CharField(max_length=6)
     digits = models.PositiveSmallIntegerField()
     period = models.PositiveSmallIntegerField()

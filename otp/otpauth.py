@@ -130,12 +130,17 @@ def _bounded(text: str) -> str:
     return text
 
 
+# Controls (Cc), invisible formatting such as bidi overrides (Cf), line and paragraph separators.
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp"}
+
+
 def _is_control(char: str) -> bool:
-    return unicodedata.category(char) == "Cc"
+    return unicodedata.category(char) in _UNPRINTABLE
 
 
 def _printable(what: str, value: str) -> str:
-    # A percent-encoded newline in a label would otherwise split a line of an import report.
+    # A percent-encoded newline in a label would otherwise split a line of an import report, and
+    # a right-to-left override would make a listing show another name than the one stored.
     if any(_is_control(char) for char in value):
         raise InvalidAccount(f"the {what} contains control characters")
     return value

@@ -1,10 +1,9 @@
-"""OTP_ENCRYPTION_KEYS over time: finding what no configured key opens, and resealing everything
-under the first key so an old key can be retired."""
+"""OTP_ENCRYPTION_KEYS over time: what no key opens, and resealing all under the first key."""
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from otp import audit, clock, sealing
+from otp import audit, sealing
 from otp.accounts import associated_data as account_data
 from otp.audit import Actor
 from otp.callers import key_associated_data as key_data
@@ -12,22 +11,27 @@ from otp.callers import live_keys
 from otp.models import Account
 
 
-def _sealed_values(now: int):
+def _sealed_values(now: int, lock: bool = False):
     """(model row, field name, associated data, description) for every sealed value in use.
 
     Keys whose grace period has ended are left out: they never open again, so they must not
-    hold up a start or a rekey (rotation deletes them).
+    hold up a start or a rekey (rotation deletes them). With `lock` (inside a transaction) the
+    rows stay locked, so an account removed and added again meanwhile is not overwritten with
+    the old secret.
     """
-    for account in Account.objects.all():
+    accounts, keys = Account.objects.all(), live_keys(now).select_related("client")
+    if lock:
+        accounts, keys = accounts.select_for_update(), keys.select_for_update(of=("self",))
+    for account in accounts:
         yield account, "sealed_secret", account_data(account.name), f'account "{account.name}"'
-    for key in live_keys(now).select_related("client"):
+    for key in keys:
         yield key, "sealed_key", key_data(key.key_id), f'client "{key.client.name}"'
 
 
-def unopenable() -> list[str]:
+def unopenable(now: int) -> list[str]:
     """What no configured key opens, e.g. ['account "github-bot"']; empty when all is well."""
     problems = []
-    for row, field, data, description in _sealed_values(clock.now()):
+    for row, field, data, description in _sealed_values(now):
         try:
             sealing.open_sealed(getattr(row, field), data)
         except sealing.CannotOpen:
@@ -35,9 +39,9 @@ def unopenable() -> list[str]:
     return problems
 
 
-def check_keys_open_everything() -> None:
+def check_keys_open_everything(now: int) -> None:
     """Raise ImproperlyConfigured naming OTP_ENCRYPTION_KEYS if any stored secret is locked."""
-    problems = unopenable()
+    problems = unopenable(now)
     if problems:
         more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
         raise ImproperlyConfigured(
@@ -52,7 +56,7 @@ def rekey(actor: Actor, now: int) -> int:
     cannot be opened."""
     resealed = 0
     with transaction.atomic():
-        for row, field, data, _ in _sealed_values(now):
+        for row, field, data, _ in _sealed_values(now, lock=True):
             sealed = getattr(row, field)
             if sealing.sealed_with_first_key(sealed):
                 # Still opened here, so a damaged value stops the rekey instead of surviving it.

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from otp import totp
+
 
 class CodeField(serializers.CharField):
     """A JSON string taken exactly as sent.
@@ -49,7 +51,7 @@ class VerifyResultSerializer(serializers.Serializer):
 class AccountSerializer(serializers.Serializer):
     name = serializers.CharField()
     issuer = serializers.CharField()
-    algorithm = serializers.ChoiceField(["SHA1", "SHA256", "SHA512"])
+    algorithm = serializers.ChoiceField(totp.ALGORITHMS)
     digits = serializers.IntegerField()
     period = serializers.IntegerField(help_text="Seconds per code.")
 

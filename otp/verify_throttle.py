@@ -1,5 +1,4 @@
-"""Slowing down guessing on an account: after VERIFY_FAILURE_LIMIT consecutive wrong codes each
-verification waits, the wait doubling per further wrong code (RFC 4226 section 7.3)."""
+"""Slowing guesses on an account: a doubling wait after too many wrong codes (RFC 4226 7.3)."""
 
 from django.conf import settings
 

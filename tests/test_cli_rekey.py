@@ -52,7 +52,7 @@ def test_rekey_reseals_under_the_new_key_so_the_old_one_can_go(
         "OTP_ENCRYPTION_KEYS key\n"
     )
     settings.OTP_ENCRYPTION_KEYS = [NEW]
-    assert rekey.unopenable() == []
+    assert rekey.unopenable(frozen_clock.at) == []
     assert accounts.get_account("ci").secret == SECRET
     assert callers.signing_key(kid, frozen_clock.at)[0] == api_key
     record = AuditRecord.objects.get(action="rekey")
@@ -83,7 +83,7 @@ def test_rekey_without_the_old_key_fails_naming_it_and_changes_nothing(settings,
 def test_rekey_that_cannot_open_midway_changes_nothing(settings, sealed_under_old, monkeypatch):
     # The check passes, then the rekey meets a value it cannot open (changed since the check).
     settings.OTP_ENCRYPTION_KEYS = [NEW]
-    monkeypatch.setattr(rekey, "check_keys_open_everything", lambda: None)
+    monkeypatch.setattr(rekey, "check_keys_open_everything", lambda now: None)
     before = sealed_values()
     with pytest.raises(CommandError, match="cannot be opened with OTP_ENCRYPTION_KEYS"):
         run("rekey")
@@ -138,6 +138,6 @@ def test_a_key_whose_grace_has_ended_does_not_hold_up_a_start(
     frozen_clock.at += 60
     # Only the expired key is still sealed under OLD: dropping OLD must not stop a start.
     settings.OTP_ENCRYPTION_KEYS = [NEW]
-    assert rekey.unopenable() == []
+    assert rekey.unopenable(frozen_clock.at) == []
     frozen_clock.at -= 1
-    assert rekey.unopenable() == ['client "bot"']
+    assert rekey.unopenable(frozen_clock.at) == ['client "bot"']

@@ -164,6 +164,12 @@ def test_a_uri_of_exactly_the_limit_is_accepted():
         (uri(f"secret={SECRET}", label="alice%0Abob"), "the label contains control characters"),
         (uri(f"secret={SECRET}&issuer=Ex%0D%0Ample"), "the issuer contains control characters"),
         (uri(f"secret={SECRET}") + "\x00", "the URI contains control characters"),
+        # A right-to-left override would make a listing show another name than the one stored.
+        (
+            uri(f"secret={SECRET}", label="bot%E2%80%AEnimda"),
+            "the label contains control characters",
+        ),
+        (uri(f"secret={SECRET}&issuer=Git%E2%80%A8Hub"), "the issuer contains control characters"),
         (uri(f"secret={SECRET}", label="alice%FF"), "the label is not valid UTF-8"),
         (uri(f"secret={SECRET}&issuer=%FF"), "parameters are not valid UTF-8"),
         (uri(f"secret={SECRET}&image=" + "x" * 2048), "at most 2048 are accepted"),

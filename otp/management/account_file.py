@@ -18,9 +18,8 @@ wrong, each wrong line is reported with its number and nothing is stored."""
 
 @dataclass(frozen=True)
 class Entry:
-    """One account the file asks for, and the line that asked."""
+    """One account the file asks for."""
 
-    line: int
     name: str
     spec: AccountSpec
 
@@ -50,7 +49,7 @@ def read_entries(lines: Iterable[str], taken: Collection[str]) -> tuple[list[Ent
         if name in taken:
             problems.append(f'line {number}: account "{name}" already exists')
             continue
-        entries.append(Entry(number, name, spec))
+        entries.append(Entry(name, spec))
     return entries, problems
 
 

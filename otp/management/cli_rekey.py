@@ -22,7 +22,7 @@ def add_parsers(commands) -> None:
 def rekey_everything(command, options) -> None:
     try:
         # Names what is locked (the rekey itself only says that something is).
-        rekey.check_keys_open_everything()
+        rekey.check_keys_open_everything(clock.now())
         resealed = rekey.rekey(audit.operator(), clock.now())
     except (ImproperlyConfigured, sealing.CannotOpen) as locked:
         raise CommandError(f"{locked}; nothing was changed") from None

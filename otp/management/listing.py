@@ -70,7 +70,14 @@ def _json_value(value):
     return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
+# an issuer comes from a QR code and a request id from a client, so either could.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_line(cells: list[str]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="").writerow(cells)
+    csv.writer(buffer, lineterminator="").writerow(
+        [f"'{cell}" if cell.startswith(_FORMULA_STARTS) else cell for cell in cells]
+    )
     return buffer.getvalue()
