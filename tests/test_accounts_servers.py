@@ -540,6 +540,54 @@ def test_when_the_audit_trail_cannot_be_written_nothing_is_handed_out_or_used_up
         )
 
 
+# --- 3b. The verify throttle holds when wrong codes race across instances.
+
+RACE_LIMIT = 3
+RACERS = 9
+
+
+def test_racing_wrong_codes_on_two_instances_get_exactly_the_limit_evaluated(
+    tmp_path_factory,
+    postgres,  # noqa: F811
+    redis_server,  # noqa: F811
+):
+    env = {
+        "DATABASE_URL": postgres.url(postgres.new_database()),
+        "CACHE_URL": redis_server(),
+        "VERIFY_FAILURE_LIMIT": str(RACE_LIMIT),
+        "AUTH_FAILURE_LIMIT": "0",
+    }
+    secret = new_secret()
+    manage(
+        process_env(tmp_path_factory.mktemp("manage"), **env),
+        migrate=True,
+        accounts=[account("raced", secret)],
+    )
+    with contextlib.ExitStack() as cleanup:
+        ports = []
+        for _ in range(2):
+            server = start_gunicorn(tmp_path_factory.mktemp("race"), **env)
+            cleanup.callback(server.stop)
+            ports.append(server.port)
+        path, body = "/accounts/raced/otp/verify", {"otp": wrong_code(secret)}
+        # No counter row exists yet: the first failures also race to create it.
+        replies = concurrently(
+            [
+                partial(send, ports[n % 2], key_request("POST", path, API_KEY, body=body))
+                for n in range(RACERS)
+            ],
+            limit=30,
+        )
+    assert not any(isinstance(reply, Exception) for reply in replies), replies
+    # Each verification took the account's counter in turn: exactly RACE_LIMIT were checked
+    # (and refused), every later one waited, whichever instance it reached.
+    assert Counter(reply.status for reply in replies) == {
+        status.HTTP_200_OK: RACE_LIMIT,
+        status.HTTP_429_TOO_MANY_REQUESTS: RACERS - RACE_LIMIT,
+    }
+    assert all(reply.json()["valid"] is False for reply in replies if reply.status == 200)
+
+
 # --- 4. Start-up refuses stored secrets that no configured key opens.
 
 
