@@ -22,6 +22,7 @@ def prepare_storage() -> None:
     # Already done when gunicorn preloaded the Django app; not when it serves another WSGI app
     # under this config (bench/bare_app.py).
     django.setup()
+    from otp import clock
     from otp.rekey import check_keys_open_everything  # needs the app registry set up
 
     try:
@@ -40,7 +41,7 @@ def prepare_storage() -> None:
                     cursor.execute("SELECT pg_advisory_unlock(%s)", [_MIGRATION_LOCK])
         # Fail now, with the variable named, not on the first request for a locked account.
         with exit_on_configuration_error():
-            check_keys_open_everything()
+            check_keys_open_everything(clock.now())
     except DatabaseError as problem:
         # One line, like a configuration error; the message names host and port, never a password.
         first_line = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
