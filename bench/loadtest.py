@@ -2,12 +2,16 @@
 
 Settings come from the environment (all optional):
   BENCH_SCENARIOS       what to load (default "otp"): otp = GET /otp with X-API-Key (the bare
-                        floor is measured with it); verify = POST /otp/verify with X-API-Key and
-                        the code fetched just before each wrk run (the first request accepts it,
-                        the rest are replays); v2 = GET /otp with a v2 signature and a fresh nonce
-                        per request, pre-signed in Python (BENCH_V2_RATE, default 3000 req/s, x3
-                        sets per run second), v2 runs last BENCH_V2_DURATION s (default 8) after
-                        a 1 s warm-up so their timestamps stay fresh
+                        floor is measured with it); account = GET /accounts/<name>/otp of an
+                        account stored (sealed) in the database, by a client with a key of its
+                        own granted only that account and only issuing, both created once the
+                        server is up (BENCH_ACCOUNT_SETUP); verify = POST /otp/verify with
+                        X-API-Key and the code fetched just before each wrk run (the first
+                        request accepts it, the rest are replays); v2 = GET /otp with a v2
+                        signature and a fresh nonce per request, pre-signed in Python
+                        (BENCH_V2_RATE, default 3000 req/s, x3 sets per run second), v2 runs
+                        last BENCH_V2_DURATION s (default 8) after a 1 s warm-up so their
+                        timestamps stay fresh
   BENCH_BACKENDS        storage (default "sqlite"): sqlite = DATABASE_URL and CACHE_URL unset
                         (SQLite in a fresh DATA_DIR, database cache); postgres-redis = a fresh
                         database on BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432),
@@ -22,10 +26,20 @@ Settings come from the environment (all optional):
   BENCH_CONNECTIONS     wrk connection counts (default "1 16 64")
   BENCH_DURATION        seconds per measured wrk run (default 10), BENCH_WARMUP (default 2)
   BENCH_REPEAT          measured runs per point, the median by req/s is shown (default 1)
-  BENCH_APPS            which servers to load (default "django bare")
+  BENCH_APPS            which servers to load (default "django bare"); "ablated" is the Django
+                        app with a piece of audited issuance taken out (bench/ablation_app.py,
+                        BENCH_SERVER_ENV="BENCH_ABLATE=line|record|transaction")
   BENCH_SERVER_ENV      extra "NAME=value" settings for the server, space-separated, applied
                         after the caller's are scrubbed, e.g. "AUTH_FAILURE_LIMIT=0" (no lockout
                         read per request)
+  BENCH_ACCOUNT_SETUP   how the account scenario's account and client are made (default auto):
+                        cli = `manage.py otp account add` and `otp client create`; shell = the
+                        same service functions through `manage.py shell -c`; auto = cli if
+                        `manage.py otp` has those commands, else shell
+
+After every measured run of the Django app the audit records written during it are counted in
+the database (SQLite file in DATA_DIR, or the PostgreSQL database) and set against the requests
+the server logged and those wrk counted.
 """
 
 import base64
@@ -41,6 +55,7 @@ import resource
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -50,11 +65,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from otp import totp  # pure arithmetic, no Django: checks the account scenario's codes
+
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
 CONFIG = "otpsite/gunicorn.conf.py"
-APPS = {"django": None, "bare": "bench.bare_app:application"}
-SCENARIOS = ("otp", "verify", "v2")
+APPS = {
+    "django": None,
+    "bare": "bench.bare_app:application",
+    "ablated": "bench.ablation_app:application",  # BENCH_ABLATE, see there
+}
+SCENARIOS = ("otp", "account", "verify", "v2")
 BACKENDS = ("sqlite", "postgres-redis")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Variables of the caller's shell that would change what is measured; the run sets its own.
@@ -62,9 +83,27 @@ SCRUBBED = {
     "GUNICORN_CMD_ARGS", "WEB_CONCURRENCY", "HOST", "PORT", "API_KEY", "OTP_SECRET", "ENV_FILE",
     "LOG_LEVEL", "ENABLE_DOCS", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE", "API_KEYS",
     "DATABASE_URL", "CACHE_URL", "DATA_DIR", "REQUIRE_SIGNED_REQUESTS", "AUTH_FAILURE_LIMIT",
-    "AUTH_FAILURE_WINDOW", "TRUSTED_PROXY_COUNT",
+    "AUTH_FAILURE_WINDOW", "TRUSTED_PROXY_COUNT", "TRUSTED_PROXY_NETWORKS", "OTP_ENCRYPTION_KEYS",
+    "VERIFY_FAILURE_LIMIT", "AUDIT_RETENTION_DAYS", "BENCH_ABLATE",
 }  # fmt: skip
 RESULT_LINE = re.compile(r"^BENCH-RESULT (.*)$", re.MULTILINE)
+# The account scenario's account and client (one of each per server, on fresh storage).
+BENCH_ACCOUNT, BENCH_CLIENT = "bench-account", "bench-client"
+CLIENT_KEY = re.compile(r"\b(otp_[A-Za-z0-9_-]{40,})")
+# Run by `manage.py shell -c` in the server's environment; names and secret come on stdin, the
+# key goes back on stdout (neither is ever on a command line).
+SHELL_SETUP = """
+import sys
+from otp import accounts, audit, clients, clock, otpauth
+account, client, secret = sys.stdin.read().split()
+spec = otpauth.parse_secret_or_uri(secret)
+accounts.add_accounts([(account, spec)], audit.operator(), clock.now())
+api_key, _ = clients.create_client(
+    client, accounts=[account], may_issue=True, may_verify=False, requires_signature=False,
+    actor=audit.operator(), now=clock.now(),
+)
+print("BENCH-CLIENT-KEY", api_key)
+"""
 
 
 @dataclass(frozen=True)
@@ -92,6 +131,7 @@ class Run:
     other_cpu_seconds: float  # processes other than the server, storage and wrk, machine-wide
     storage_cpu_seconds: float  # PostgreSQL backends of the bench database + redis-server
     check: str  # what the server log says the run did (verify outcomes), or ""
+    audit: str  # audit records written during the run against requests, or "" (bare app)
 
     @property
     def rps(self) -> float:
@@ -227,6 +267,40 @@ class Storage:
             self._flush_redis()
             self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
+    def audit_mark(self) -> int:
+        """The id of the newest audit record, once requests still in flight have finished (wrk
+        stops with requests sent but unanswered: the server still answers and records them)."""
+        deadline = time.monotonic() + 3
+        mark = self._audit_query("SELECT coalesce(max(id), 0) FROM otp_auditrecord", [])[0][0]
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+            newest = self._audit_query("SELECT coalesce(max(id), 0) FROM otp_auditrecord", [])
+            if newest[0][0] == mark:
+                break
+            mark = newest[0][0]
+        return mark
+
+    def audit_rows(self, after: int, up_to: int) -> dict[str, int]:
+        """Audit records with ids in (after, up_to], counted by "action/outcome"."""
+        rows = self._audit_query(
+            "SELECT action, outcome, count(*) FROM otp_auditrecord WHERE id > {0} AND id <= {0} "
+            "GROUP BY action, outcome ORDER BY action, outcome",
+            [after, up_to],
+        )  # fmt: skip
+        return {f"{action}/{outcome}": count for action, outcome, count in rows}
+
+    def _audit_query(self, sql: str, params: list) -> list[tuple]:
+        """Read the server's database from outside it, as an operator would."""
+        if self.database is None:
+            path = self.data_dir / "otp.sqlite3"  # otpsite/settings.py: DATA_DIR / otp.sqlite3
+            with contextlib.closing(sqlite3.connect(path, timeout=5)) as conn:
+                return conn.execute(sql.format("?"), params).fetchall()
+        import psycopg
+
+        url = f"{self.pg_url.rstrip('/')}/{self.database}"
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            return conn.execute(sql.format("%s"), params).fetchall()
+
     def _admin(self, statement: str) -> None:
         import psycopg  # the service's own driver, in .venv
 
@@ -242,21 +316,20 @@ class Storage:
 class Server:
     """One gunicorn master, started with the shipped config file and a variant's overrides."""
 
-    def __init__(self, app: str, variant: Variant, api_key: str, otp_secret: str, log: Path,
+    def __init__(self, app: str, variant: Variant, secrets_env: dict[str, str], log: Path,
                  storage_env: dict[str, str]):  # fmt: skip
         self.port = free_loopback_port()
-        self.api_key = api_key
+        self.api_key = secrets_env["API_KEY"]
         env = {k: v for k, v in os.environ.items() if k not in SCRUBBED}
-        env.update(
-            ENV_FILE="", HOST="127.0.0.1", PORT=str(self.port), API_KEY=api_key,
-            OTP_SECRET=otp_secret, **storage_env,
-        )  # fmt: skip
+        env.update(ENV_FILE="", HOST="127.0.0.1", PORT=str(self.port), **secrets_env, **storage_env)
         env.update(extra_server_env())
         if variant.workers:
             env["WEB_CONCURRENCY"] = variant.workers
         if variant.gunicorn_args:
             env["GUNICORN_CMD_ARGS"] = variant.gunicorn_args
         argv = [str(GUNICORN), "-c", CONFIG] + ([APPS[app]] if APPS[app] else [])
+        self.env = env  # the account scenario's set-up runs in the same one
+        self.client_key = self.account_secret = ""
         self.log = log
         with log.open("wb") as out:
             self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=out)
@@ -284,9 +357,73 @@ class Server:
         )  # fmt: skip
         return status, json.loads(body)
 
+    def add_scoped_client(self, how: str) -> str:
+        """Store BENCH_ACCOUNT (sealed, a fresh secret) and BENCH_CLIENT, granted only that
+        account and only to issue, with the service's own code against this server's storage;
+        keep the client's key. Returns how it was done ("cli" or "shell")."""
+        self.account_secret = base64.b32encode(secrets.token_bytes(20)).decode()
+        if how == "auto":
+            commands = self.manage(["otp", "--help"], "").stdout
+            # argparse lists subcommands as {a,b,...} (and the verbosity choices as {0,1,2,3}).
+            offered = {word for group in re.findall(r"\{([\w,-]+)\}", commands)
+                       for word in group.split(",")}  # fmt: skip
+            how = "cli" if {"account", "client"} <= offered else "shell"
+        if how == "cli":
+            self.manage(["otp", "account", "add", BENCH_ACCOUNT], self.account_secret + "\n")
+            grant = ["--account", BENCH_ACCOUNT, "--issue", "--quiet"]
+            created = self.manage(["otp", "client", "create", BENCH_CLIENT, *grant], "")
+        else:
+            created = self.manage(
+                ["shell", "-c", SHELL_SETUP],
+                f"{BENCH_ACCOUNT} {BENCH_CLIENT} {self.account_secret}\n",
+            )  # fmt: skip
+        key = CLIENT_KEY.search(created.stdout)
+        if key is None:
+            self.fail(f"{how} set-up printed no client key:\n{created.stdout[-2000:]}")
+        self.client_key = key.group(1)
+        return how
+
+    def manage(self, args: list[str], stdin: str) -> subprocess.CompletedProcess:
+        """`manage.py <args>` in the server's environment, bounded; exits the bench if it fails."""
+        argv = [str(GUNICORN.parent / "python"), "manage.py", *args]
+        try:
+            done = subprocess.run(
+                argv, cwd=ROOT, env=self.env, input=stdin, capture_output=True, text=True,
+                timeout=60, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            self.fail(f"manage.py {args[0]} {args[1]} took over 60 s")
+        if done.returncode != 0:
+            self.fail(f"manage.py {' '.join(args[:3])} failed ({done.returncode}):\n"
+                      f"{done.stdout[-2000:]}\n{done.stderr[-2000:]}")  # fmt: skip
+        return done
+
     def check_scenario(self, scenario: str) -> None:
         """Before loading it, check the scenario answers as the load test assumes."""
-        if scenario == "verify":
+        if scenario == "account":
+            path = f"/accounts/{BENCH_ACCOUNT}/otp"
+            status, _, body = self.get(path, self.client_key)
+            answer = json.loads(body) if status == 200 else {}
+            at = answer.get("timestamp")
+            expected = totp.code_at(self.account_secret, at) if isinstance(at, int) else None
+            if not (expected and len(expected) in (6, 8) and answer.get("otp") == expected):
+                self.fail(f"GET {path} answered {status}, not 200 with the account's code")
+            verify = self.request(
+                "POST", f"{path}/verify",
+                {"X-API-Key": self.client_key, "Content-Type": "application/json"},
+                json.dumps({"otp": expected}).encode(),
+            )[0]  # fmt: skip
+            answers = {
+                "a wrong key": (self.get(path, "x" * len(self.client_key))[0], 401),
+                "the client on /otp (account default, not granted)": (
+                    self.get("/otp", self.client_key)[0], 404,
+                ),
+                "the client verifying (not granted)": (verify, 403),
+            }  # fmt: skip
+            for what, (got, wanted) in answers.items():
+                if got != wanted:
+                    self.fail(f"GET {path}: {what} answered {got}, not {wanted}")
+        elif scenario == "verify":
             code = self.current_code()
             first, again = self.verify(code), self.verify(code)
             answers = [(status, body.get("valid")) for status, body in (first, again)]
@@ -377,6 +514,9 @@ def wrk(server: Server, scenario: str, connections: int, seconds: int, scratch: 
     env = {**os.environ, "BENCH_SCENARIO": scenario, "BENCH_THREADS": str(threads)}
     if scenario in ("otp", "verify"):
         env["BENCH_API_KEY"] = server.api_key
+    if scenario == "account":
+        env["BENCH_API_KEY"] = server.client_key
+        env["BENCH_PATH"] = f"/accounts/{BENCH_ACCOUNT}/otp"
     if scenario == "verify":
         # Fetched just before the run: it stays within the accepted window (previous, current,
         # next step) for the whole run, so every replay takes the full check-and-record path.
@@ -400,12 +540,34 @@ def wrk(server: Server, scenario: str, connections: int, seconds: int, scratch: 
 
 
 VERIFY_FIELD = re.compile(r'"verify": ?"(\w+)"')
+ACCESS_STATUS = re.compile(r'"logger": ?"otp\.access".*?"status": ?(\d+)')
+AUDIT_LINE = re.compile(r'"logger": ?"otp\.audit"')
+
+
+def audit_check(rows: dict[str, int], log_text: str, wrk_requests: int) -> tuple[str, bool]:
+    """The audit records of a run set against the requests the server logged (one access line
+    each) and the audit lines it logged, and against the requests wrk counted; True if they
+    agree. wrk does not count requests in flight when it stops, which the server still answers
+    and records: up to one per connection more than wrk's count is expected."""
+    statuses = ACCESS_STATUS.findall(log_text)
+    logged = len(statuses)
+    refused = sum(not status.startswith("2") for status in statuses)
+    audit_lines = len(AUDIT_LINE.findall(log_text))
+    total = sum(rows.values())
+    kinds = ", ".join(f"{kind} {count:,}" for kind, count in rows.items()) or "no records"
+    summary = f"{kinds}; requests logged {logged:,}"
+    summary += f" ({refused:,} not 2xx)" if refused else ""
+    summary += f", audit lines {audit_lines:,}"
+    summary += f"; wrk {wrk_requests:,} ({total - wrk_requests:+,})"
+    return summary, total == logged == audit_lines
 
 
 def measure(server: Server, storage: Storage, scenario: str, variant: Variant, app: str,
             connections: int, warmup: int, duration: int, scratch: Path) -> Run:  # fmt: skip
     if warmup:
         wrk(server, scenario, connections, warmup, scratch)
+    counting = app != "bare"  # the bare app keeps no records
+    audit_before = storage.audit_mark() if counting else 0
     log_offset = server.log.stat().st_size
     storage_before = ticks_of(storage_pids(storage.database))
     machine_before, before = machine_ticks(), server_ticks(server.process.pid)
@@ -425,18 +587,28 @@ def measure(server: Server, storage: Storage, scenario: str, variant: Variant, a
     server_cpu = sum(used.values()) / CLK_TCK
     storage_cpu = sum(t - storage_before.get(pid, 0) for pid, t in storage_after.items()) / CLK_TCK
     busy = (machine_after[0] - machine_before[0]) / CLK_TCK
-    check = ""
+    check = audit = ""
+    if counting:
+        # After the CPU readings: this waits for requests in flight, and reads the database.
+        audit_after = storage.audit_mark()
+        rows = storage.audit_rows(audit_before, audit_after)
+    with server.log.open("rb") as log:
+        log.seek(log_offset)
+        log_text = log.read().decode(errors="replace")
     if scenario == "verify":
-        with server.log.open("rb") as log:
-            log.seek(log_offset)
-            outcomes = VERIFY_FIELD.findall(log.read().decode(errors="replace"))
+        outcomes = VERIFY_FIELD.findall(log_text)
         counts = {o: outcomes.count(o) for o in sorted(set(outcomes))}
         check = ", ".join(f"{o} {n:,}" for o, n in counts.items()) or "no verify lines"
+    if counting:
+        audit, agree = audit_check(rows, log_text, result["requests"])
+        if not agree and app == "django":
+            print(f"bench: WARNING {where}: audit records do not match the requests logged: "
+                  f"{audit}", file=sys.stderr)  # fmt: skip
     return Run(
         scenario, storage.backend, variant.label, app, connections, result["requests"],
         result["duration_us"] / 1e6, result["p50_us"], result["p99_us"], server_cpu, errors,
         wrk_cpu, [share / max(sum(workers), 1) for share in workers],
-        max(busy - server_cpu - wrk_cpu - storage_cpu, 0), storage_cpu, check,
+        max(busy - server_cpu - wrk_cpu - storage_cpu, 0), storage_cpu, check, audit,
     )  # fmt: skip
 
 
@@ -461,8 +633,8 @@ def table(runs: list[Run], notes: dict[str, str]) -> list[str]:
     lines = [
         "| scenario | backend | variant | conns | app | req/s | p50 ms | p99 ms "
         "| server CPU µs/req | storage CPU µs/req | server CPU % | worker split % | wrk CPU % "
-        "| other CPU % | errors | vs bare: req/s, CPU/req | server log |",
-        "|---|---|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|--:|---|---|---|",
+        "| other CPU % | errors | vs bare: req/s, CPU/req | server log | audit records |",
+        "|---|---|---|--:|---|--:|--:|--:|--:|--:|--:|---|--:|--:|---|---|---|---|",
     ]
     floor = {(r.backend, r.variant, r.connections): r for r in runs if r.app == "bare"}
     order = {label: i for i, label in enumerate(dict.fromkeys(r.variant for r in runs))}
@@ -487,7 +659,8 @@ def table(runs: list[Run], notes: dict[str, str]) -> list[str]:
             f"| {100 * r.cpu_seconds / r.seconds:.0f} "
             f"| {'/'.join(f'{100 * share:.0f}' for share in r.worker_split)} "
             f"| {100 * r.wrk_cpu_seconds / r.seconds:.0f} "
-            f"| {100 * r.other_cpu_seconds / r.seconds:.0f} | {errors} | {ratio} | {r.check} |"
+            f"| {100 * r.other_cpu_seconds / r.seconds:.0f} | {errors} | {ratio} | {r.check} "
+            f"| {r.audit} |"
         )
     lines.append("")
     lines += [f"- {label}: {note}" for label, note in notes.items()]
@@ -514,9 +687,16 @@ def main() -> None:
     scenarios = words_from_env("BENCH_SCENARIOS", "otp", SCENARIOS)
     backends = words_from_env("BENCH_BACKENDS", "sqlite", BACKENDS)
     variants = variants_from_env()
+    account_setup = os.environ.get("BENCH_ACCOUNT_SETUP", "") or "auto"
+    if account_setup not in ("auto", "cli", "shell"):
+        raise SystemExit("bench: BENCH_ACCOUNT_SETUP must be auto, cli or shell")
     # Fresh secrets per run: nothing here can leak a real key, and no .env is read (ENV_FILE="").
-    api_key = secrets.token_urlsafe(32)
-    otp_secret = base64.b32encode(secrets.token_bytes(20)).decode()
+    secrets_env = {
+        "API_KEY": secrets.token_urlsafe(32),
+        "OTP_SECRET": base64.b32encode(secrets.token_bytes(20)).decode(),
+        # Seals the account scenario's secret and client key in the database.
+        "OTP_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
     started = datetime.now(UTC)
     header = [f"# otp-service load test, {started:%Y-%m-%d %H:%M:%S} UTC", "", *machine_lines()]
     header += [
@@ -541,7 +721,7 @@ def main() -> None:
             for variant in variants:
                 for app in apps:
                     # The bare floor only answers GET /otp with the key.
-                    app_scenarios = scenarios if app == "django" else [
+                    app_scenarios = scenarios if app != "bare" else [
                         s for s in scenarios if s == "otp"
                     ]  # fmt: skip
                     if not app_scenarios:
@@ -549,16 +729,20 @@ def main() -> None:
                     print(f"bench: {backend} / {variant.label} / {app} ...", file=sys.stderr)
                     storage = Storage(backend, scratch)
                     with storage as storage_env:
-                        server = Server(app, variant, api_key, otp_secret,
-                                        scratch / "server.log", storage_env)  # fmt: skip
+                        server = Server(app, variant, secrets_env, scratch / "server.log",
+                                        storage_env)  # fmt: skip
                         try:
                             connection = server.wait_until_serving()
-                            notes[f"{backend} / {variant.label} / {app}"] = (
+                            note = (
                                 f"{server.workers} workers, "
                                 f"WEB_CONCURRENCY={variant.workers or 'default'}, "
                                 f"GUNICORN_CMD_ARGS={variant.gunicorn_args or '(none)'}, "
                                 f"response Connection: {connection}"
                             )
+                            if "account" in app_scenarios:
+                                how = server.add_scoped_client(account_setup)
+                                note += f", account and client made by {how}"
+                            notes[f"{backend} / {variant.label} / {app}"] = note
                             for scenario in app_scenarios:
                                 server.check_scenario(scenario)
                                 seconds, warm = (

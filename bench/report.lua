@@ -1,6 +1,7 @@
 -- wrk hooks for bench/run.sh. Secrets come from the environment (never on the command line), and
 -- done() prints one machine-readable line that loadtest.py parses. BENCH_SCENARIO picks the load:
 --   otp     GET /otp with X-API-Key
+--   account GET BENCH_PATH (/accounts/<name>/otp) with a scoped client's X-API-Key
 --   verify  POST /otp/verify with X-API-Key and {"otp": BENCH_OTP_CODE}
 --   v2      GET /otp signed per request: each request sends the next of the pre-signed header
 --           sets in BENCH_V2_SETS (one "key_id timestamp nonce signature" line each; LuaJIT has
@@ -18,11 +19,13 @@ end
 
 local threads = {}
 
-if scenario == "otp" or scenario == "verify" then
+if scenario == "otp" or scenario == "account" or scenario == "verify" then
   wrk.headers["X-API-Key"] = required("BENCH_API_KEY")
 end
 
-if scenario == "verify" then
+if scenario == "account" then
+  wrk.path = required("BENCH_PATH")
+elseif scenario == "verify" then
   wrk.method = "POST"
   wrk.path = "/otp/verify"
   wrk.headers["Content-Type"] = "application/json"

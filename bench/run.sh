@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Load test of GET /otp (against a bare WSGI floor), POST /otp/verify and v2-signed GET /otp, over
-# SQLite or PostgreSQL + Redis, under the shipped gunicorn config or a variant (see
-# bench/loadtest.py for the BENCH_* settings and docs/PERFORMANCE.md for results).
+# Load test of GET /otp (against a bare WSGI floor), GET /accounts/<name>/otp by a scoped client,
+# POST /otp/verify and v2-signed GET /otp, over SQLite or PostgreSQL + Redis, under the shipped
+# gunicorn config or a variant, counting the audit records each run writes (see bench/loadtest.py
+# for the BENCH_* settings and docs/PERFORMANCE.md for results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
