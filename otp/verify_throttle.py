@@ -1,11 +1,30 @@
 """Slowing guesses on an account: a doubling wait after too many wrong codes (RFC 4226 7.3)."""
 
-from django.conf import settings
+from dataclasses import dataclass
 
-from otp.models import VerifyFailures
+from django.conf import settings
+from django.db import connection
 
 FIRST_DELAY_SECONDS = 30  # one TOTP period: at most VERIFY_FAILURE_LIMIT guesses per code
 MAX_DELAY_SECONDS = 15 * 60
+
+# Plain SQL on the verify path, where the ORM's get_or_create cost more than the queries
+# (bench/profile_issue.py). Portable between SQLite (3.24+) and PostgreSQL.
+_ENSURE = (
+    'INSERT INTO "otp_verifyfailures" (account, failures, blocked_until) VALUES (%s, 0, 0) '
+    "ON CONFLICT (account) DO NOTHING"
+)
+_READ = 'SELECT failures, blocked_until FROM "otp_verifyfailures" WHERE account = %s'
+_WRITE = 'UPDATE "otp_verifyfailures" SET failures = %s, blocked_until = %s WHERE account = %s'
+
+
+@dataclass
+class Counter:
+    """Consecutive wrong codes on one account, and until when (unix seconds) it must wait."""
+
+    account: str
+    failures: int
+    blocked_until: int
 
 
 def delay_after(failures: int, limit: int) -> int:
@@ -16,30 +35,38 @@ def delay_after(failures: int, limit: int) -> int:
     return min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** min(failures - limit, 16))
 
 
-def lock_counter(account: str) -> VerifyFailures:
+def lock_counter(account: str) -> Counter:
     """The account's counter, locked until the caller's transaction ends.
 
     Concurrent verifications of one account take turns, so none can slip past the limit
-    (SQLite's IMMEDIATE transactions serialise writers already; PostgreSQL locks the row).
+    (SQLite's IMMEDIATE transactions serialise writers already; PostgreSQL locks the row, which
+    the INSERT makes sure exists: a row that does not exist yet cannot be locked).
     """
-    counter, _ = VerifyFailures.objects.select_for_update().get_or_create(
-        account=account, defaults={"failures": 0, "blocked_until": 0}
-    )
-    return counter
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_ENSURE, [account])
+        cursor.execute(_READ + lock, [account])
+        failures, blocked_until = cursor.fetchone()
+    return Counter(account, failures, blocked_until)
 
 
-def seconds_blocked(counter: VerifyFailures, now: int) -> int:
+def seconds_blocked(counter: Counter, now: int) -> int:
     return max(0, counter.blocked_until - now)
 
 
-def count_failure(counter: VerifyFailures, now: int) -> None:
+def count_failure(counter: Counter, now: int) -> None:
     counter.failures += 1
     wait = delay_after(counter.failures, settings.VERIFY_FAILURE_LIMIT)
     counter.blocked_until = now + wait if wait else 0
-    counter.save(update_fields=["failures", "blocked_until"])
+    _save(counter)
 
 
-def reset(counter: VerifyFailures) -> None:
+def reset(counter: Counter) -> None:
     if counter.failures or counter.blocked_until:
         counter.failures, counter.blocked_until = 0, 0
-        counter.save(update_fields=["failures", "blocked_until"])
+        _save(counter)
+
+
+def _save(counter: Counter) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_WRITE, [counter.failures, counter.blocked_until, counter.account])
