@@ -2,7 +2,6 @@
 every refused caller, never holding a code, key or secret, and no code without its row."""
 
 import json
-import secrets
 from datetime import UTC, datetime
 
 import pytest
@@ -12,11 +11,11 @@ from rest_framework.test import APIClient
 
 from otp import audit, clients, totp
 from otp.accounts import add_accounts
-from otp.credentials import key_id, request_signature, timestamp_signature
+from otp.credentials import key_id, timestamp_signature
 from otp.models import AcceptedStep, AuditRecord, VerifyFailures
 from otp.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
-from tests.factories import new_client
+from tests.factories import new_client, signed
 
 DEFAULT_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"
@@ -58,16 +57,6 @@ def audit_table_gone():
 def restore_audit_table():
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE otp_auditrecord_gone RENAME TO otp_auditrecord")
-
-
-def signed(api_key, method, path, body=b"", timestamp=FROZEN_AT):
-    nonce = secrets.token_urlsafe(24)
-    return {
-        "HTTP_X_KEY_ID": key_id(api_key),
-        "HTTP_X_TIMESTAMP": str(timestamp),
-        "HTTP_X_NONCE": nonce,
-        "HTTP_X_SIGNATURE": request_signature(api_key, str(timestamp), nonce, method, path, body),
-    }
 
 
 def as_client(api_key):

@@ -2,17 +2,16 @@
 requests, and keys that are revoked or rotated, all in-process with the clock frozen."""
 
 import json
-import secrets
 
 import pytest
 from rest_framework import status
 
 from otp import audit, clients, totp
 from otp.accounts import add_accounts, remove_account
-from otp.credentials import key_id, request_signature, timestamp_signature
+from otp.credentials import timestamp_signature
 from otp.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
-from tests.factories import new_client
+from tests.factories import new_client, signed
 
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"
 BETA_SECRET = "MJSXIYJNMFRWG33VNZ2C243FMNZGK5BB"
@@ -35,17 +34,6 @@ def accounts():
 
 def with_key(api_key):
     return {"HTTP_X_API_KEY": api_key}
-
-
-def signed(api_key, method, path, body=b"", timestamp=FROZEN_AT):
-    """Test-client headers of a v2 request."""
-    nonce = secrets.token_urlsafe(24)
-    return {
-        "HTTP_X_KEY_ID": key_id(api_key),
-        "HTTP_X_TIMESTAMP": str(timestamp),
-        "HTTP_X_NONCE": nonce,
-        "HTTP_X_SIGNATURE": request_signature(api_key, str(timestamp), nonce, method, path, body),
-    }
 
 
 def get(client, path, api_key):
