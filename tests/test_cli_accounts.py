@@ -3,10 +3,7 @@
 import csv
 import io
 import json
-import os
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -14,7 +11,7 @@ from django.core.management.base import CommandError
 
 from otp import accounts, totp
 from otp.models import Account, AuditRecord, Client
-from tests.servers import ROOT
+from tests.commands import manage
 
 # Distinctive, so any output or record that echoes it (or a recognisable part) is caught.
 SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
@@ -359,20 +356,6 @@ def data_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli-accounts")
     manage(folder, "migrate", "--verbosity", "0", check=True)
     return folder
-
-
-def manage(data_dir, *args, stdin="", check=False):
-    env = {**os.environ, "ENV_FILE": "", "DATA_DIR": str(data_dir)}
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=check,
-    )
 
 
 def account_rows(data_dir):

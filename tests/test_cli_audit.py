@@ -3,9 +3,6 @@
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -15,8 +12,8 @@ from django.core.management.base import CommandError
 from otp import audit, audit_report
 from otp.audit import Actor
 from otp.models import AuditRecord
+from tests.commands import manage as run_manage
 from tests.conftest import FROZEN_AT
-from tests.servers import ROOT
 
 HOUR, DAY = 3600, 86400
 BOT = Actor(client="bot", key_id="0123456789abcdef", address="192.0.2.7", request_id="req-1")
@@ -200,13 +197,8 @@ def test_purge_refuses_listing_options_and_deletes_nothing(trail, options):
 
 
 def test_command_line_audit_exit_codes_and_clean_json_on_stdout(tmp_path):
-    env = {**os.environ, "ENV_FILE": "", "DATA_DIR": str(tmp_path)}
-
     def manage(*args):
-        command = [sys.executable, "manage.py", *args]
-        return subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-        )
+        return run_manage(tmp_path, *args)
 
     assert manage("migrate", "--verbosity", "0").returncode == 0
     purged = manage("otp", "audit", "purge")

@@ -3,10 +3,7 @@
 import hashlib
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -15,7 +12,7 @@ from django.core.management.base import CommandError
 from otp import callers
 from otp.credentials import key_id
 from otp.models import AuditRecord, Client, ClientKey
-from tests.servers import ROOT
+from tests.commands import manage as run_manage
 
 API_KEY_LINE = re.compile(r"api key: (otp_[A-Za-z0-9_-]{43})")
 KEY_ID_LINE = re.compile(r"key id: ([0-9a-f]{16})")
@@ -294,13 +291,8 @@ def test_rotate_refuses_an_unknown_client_or_a_grace_out_of_range(frozen_clock, 
 
 
 def test_command_line_create_quiet_gives_scripts_the_key_alone_on_stdout(tmp_path):
-    env = {**os.environ, "ENV_FILE": "", "DATA_DIR": str(tmp_path)}
-
     def manage(*args):
-        command = [sys.executable, "manage.py", *args]
-        return subprocess.run(
-            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-        )
+        return run_manage(tmp_path, *args)
 
     assert manage("migrate", "--verbosity", "0").returncode == 0
     created = manage("otp", "client", "create", "ci", "--all-accounts", "--issue", "--quiet")

@@ -2,9 +2,6 @@
 
 import base64
 import io
-import os
-import subprocess
-import sys
 
 import pytest
 from django.core.management import call_command
@@ -12,7 +9,7 @@ from django.core.management.base import CommandError
 
 from otp import accounts, callers, rekey
 from otp.models import Account, AuditRecord, ClientKey
-from tests.servers import ROOT
+from tests.commands import manage as run_manage
 
 OLD, NEW = bytes([4]) * 32, bytes([5]) * 32
 SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
@@ -94,21 +91,8 @@ def test_command_line_rekey_runs_despite_the_key_check_and_exits_1_when_a_key_is
     tmp_path,
 ):
     def manage(*args, keys, stdin=""):
-        env = {
-            **os.environ,
-            "ENV_FILE": "",
-            "DATA_DIR": str(tmp_path),
-            "OTP_ENCRYPTION_KEYS": ",".join(base64.b64encode(key).decode() for key in keys),
-        }
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        encoded = ",".join(base64.b64encode(key).decode() for key in keys)
+        return run_manage(tmp_path, *args, stdin=stdin, OTP_ENCRYPTION_KEYS=encoded)
 
     assert manage("migrate", "--verbosity", "0", keys=[OLD]).returncode == 0
     assert manage("otp", "account", "add", "ci", keys=[OLD], stdin=SECRET).returncode == 0

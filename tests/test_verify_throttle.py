@@ -5,11 +5,12 @@ import pytest
 from rest_framework import status
 from rest_framework.test import APIClient
 
-from otp import audit, clients, totp
+from otp import audit, totp
 from otp.accounts import add_accounts, remove_account
 from otp.models import AcceptedStep, VerifyFailures
 from otp.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
+from tests.factories import new_client
 
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"
 BETA_SECRET = "MJSXIYJNMFRWG33VNZ2C243FMNZGK5BB"
@@ -179,15 +180,7 @@ def test_a_body_that_is_not_a_verification_does_not_count(authed, frozen_clock):
 
 
 def test_a_client_that_may_not_verify_cannot_block_the_account(authed, frozen_clock):
-    issuer, _ = clients.create_client(
-        "issue-bot",
-        accounts=["alpha"],
-        may_issue=True,
-        may_verify=False,
-        requires_signature=False,
-        actor=audit.operator(),
-        now=FROZEN_AT,
-    )
+    issuer, _ = new_client("issue-bot", ["alpha"], verify=False)
     for _ in range(LIMIT * 2):
         refused = APIClient().post(
             "/accounts/alpha/otp/verify",
@@ -230,15 +223,7 @@ def test_the_original_verify_endpoint_is_throttled_as_account_default(authed, fr
 
 
 def test_throttling_holds_for_every_caller_of_the_account(authed, frozen_clock):
-    other, _ = clients.create_client(
-        "alpha-bot",
-        accounts=["alpha"],
-        may_issue=True,
-        may_verify=True,
-        requires_signature=False,
-        actor=audit.operator(),
-        now=FROZEN_AT,
-    )
+    other, _ = new_client("alpha-bot", ["alpha"])
     fail(authed, LIMIT, FROZEN_AT)
     # A client of its own: `authed` would send the environment key whatever is passed here.
     response = APIClient().post(
