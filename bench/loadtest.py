@@ -19,7 +19,9 @@ Settings come from the environment (all optional):
                         redis://127.0.0.1:6379/12), that Redis database flushed before and after
   BENCH_WORKERS         WEB_CONCURRENCY for a variant run (empty: the settings default)
   BENCH_GUNICORN_ARGS   GUNICORN_CMD_ARGS for a variant run, e.g. "--worker-class gthread
-                        --threads 4 --keep-alive 5" (empty: the config file as shipped)
+                        --threads 4 --keep-alive 5" (empty: the config file as shipped);
+                        a leading "-c FILE" runs another config file, e.g. "-c
+                        bench/sync.conf.py" (the sync workers shipped before gevent)
   BENCH_LABEL           the variant's name in the table
   BENCH_VARIANTS        a file of variants ("label | workers | gunicorn args" per line) to run
                         one after another instead of the single one above
@@ -325,9 +327,13 @@ class Server:
         env.update(extra_server_env())
         if variant.workers:
             env["WEB_CONCURRENCY"] = variant.workers
-        if variant.gunicorn_args:
-            env["GUNICORN_CMD_ARGS"] = variant.gunicorn_args
-        argv = [str(GUNICORN), "-c", CONFIG] + ([APPS[app]] if APPS[app] else [])
+        config, gunicorn_args = CONFIG, variant.gunicorn_args
+        if gunicorn_args.startswith("-c "):
+            # Another config file (bench/sync.conf.py): gunicorn reads -c only from its argv.
+            _, config, gunicorn_args = [*gunicorn_args.split(None, 2), ""][:3]
+        if gunicorn_args:
+            env["GUNICORN_CMD_ARGS"] = gunicorn_args
+        argv = [str(GUNICORN), "-c", config] + ([APPS[app]] if APPS[app] else [])
         self.env = env  # the account scenario's set-up runs in the same one
         self.client_key = self.account_secret = ""
         self.log = log

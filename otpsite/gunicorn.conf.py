@@ -1,47 +1,26 @@
-"""gunicorn settings for otp-service. HOST, PORT and WEB_CONCURRENCY come from Django settings,
-so .env and the environment are read in one place and a bad value stops the master at once."""
+"""gunicorn settings for otp-service: gevent workers over otpsite/gunicorn_common.py.
 
-import os
+Bot hosts often reach the service with no buffering proxy in front. A sync worker serves one
+connection at a time, so a client that opens as many connections as there are workers and sends
+half a request on each stops the service. A gevent worker parks each connection in a greenlet:
+a stalled one costs some memory, not a worker (docs/PERFORMANCE.md, "Worker model").
+"""
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otpsite.settings")
+# First, before anything imports the standard library's socket, threading or select: Django's
+# per-thread database connections then become per-greenlet, and psycopg waits cooperatively
+# (it checks for gevent's patching when it is imported).
+from gevent import monkey
 
-from django.conf import settings
+monkey.patch_all()
 
-from otpsite import gunicorn_errors
-from otpsite.startup import exit_on_configuration_error
+from otpsite.gunicorn_common import *  # noqa: E402, F403
 
-with exit_on_configuration_error():
-    _host = settings.HOST
-    bind = [f"[{_host}]:{settings.PORT}" if ":" in _host else f"{_host}:{settings.PORT}"]
-    workers = settings.WEB_CONCURRENCY
-
-wsgi_app = "otpsite.wsgi:application"
-# Malformed requests (oversized header, bad request line) get {"error": ...} too, not HTML.
-gunicorn_errors.install()
-# Load Django in the master: a bad configuration stops it before any worker forks, and the
-# workers share the loaded code.
-preload_app = True
-# Chosen from bench/ (docs/PERFORMANCE.md): gthread with keep-alive gave more requests per second
-# but twice the p99, and can leave one worker holding every connection. Sync workers answer with
-# "Connection: close", so keep-alive to clients belongs at the reverse proxy.
-worker_class = "sync"
-timeout = 30
-# On SIGTERM, workers finish the requests they hold for up to this long: requests take
-# milliseconds, and Docker and podman send SIGKILL 10 s after SIGTERM.
-graceful_timeout = 8
-# gunicorn 27 otherwise opens a control socket under ~/.gunicorn shared by every instance of
-# the user; nothing here uses it.
-control_socket_disable = True
-
-
-def on_starting(server):
-    """Bring the database up to date before the master binds and forks: `make run` and the
-    container both start here, so neither can serve from a schema that is behind."""
-    from otpsite.storage import prepare_storage
-
-    prepare_storage()
-
-
-# The app writes one JSON access line per request; gunicorn's would be a second one.
-accesslog = None
-errorlog = "-"
+# gunicorn's gevent worker, closing each client connection's database connections at its end.
+worker_class = "otpsite.gunicorn_worker.ClosingGeventWorker"
+# Connections (greenlets) per worker; PostgreSQL connections are bounded separately, by the pool
+# (DATABASE_POOL_SIZE).
+worker_connections = 1000
+# gevent's worker allows this long for a request's headers, and for the next request on a
+# kept-alive connection; the body has otpsite.request_body.BODY_SECONDS. A connection that has
+# not completed its request within 5 + 10 s is closed.
+keepalive = 5
