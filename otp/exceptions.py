@@ -17,6 +17,7 @@ from rest_framework.exceptions import (
 )
 from rest_framework.views import exception_handler
 
+from otp import outages
 from otp.sealing import CannotOpen
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ def json_error_handler(exc, context):
     elif isinstance(exc, UnsupportedMediaType):
         exc.detail = "Unsupported media type: send application/json"
     elif isinstance(exc, DEPENDENCY_ERRORS):
-        logger.error("storage unavailable, answering 503", exc_info=exc)
+        outages.failed(exc)
         exc = ServiceUnavailable()
     elif isinstance(exc, CannotOpen):
         # A secret sealed under a key this instance was not given (another instance has a

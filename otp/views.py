@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otp import audit, clock, codes, lockout, readiness
+from otp import audit, clock, codes, lockout, outages, readiness
 from otp.access import account_for
 from otp.accounts import DEFAULT_NAME
 from otp.audit import Actor
@@ -20,44 +20,28 @@ from otp.authentication import (
 from otp.callers import ISSUE, VERIFY
 from otp.exceptions import TooManyFailedAuthentications, TooManyWrongCodes
 from otp.otpauth import ACCOUNT_NAME
+from otp.schema import (
+    REFUSAL_HEADERS,
+    TIMESTAMP_SIGNATURE_PARAMETERS,
+    UNAVAILABLE,
+    protected_responses,
+)
 from otp.serializers import (
-    ErrorSerializer,
     HealthSerializer,
     OtpSerializer,
     VerifyRequestSerializer,
     VerifyResultSerializer,
 )
 
-
-def unauthorized(authentication) -> OpenApiResponse:
-    return OpenApiResponse(
-        ErrorSerializer,
-        description="Credentials missing or wrong: one message, whatever failed.",
-        examples=[OpenApiExample("Unauthorized", {"error": authentication.failure_message})],
-    )
-
-
 OTP_EXAMPLE = OpenApiExample(
     "Current code", {"otp": "482910", "valid_for_seconds": 18, "timestamp": 1700000012}
 )
-# Every code handed out or checked is on the audit trail first; when it cannot be, no code.
-UNRECORDED = OpenApiResponse(
-    ErrorSerializer, description="The audit record could not be written: nothing handed out."
+OTP_RESPONSE = OpenApiResponse(
+    OtpSerializer, description="The current code (every code handed out is on the audit trail)."
 )
-VERIFY_RESPONSES = {
-    200: VerifyResultSerializer,
-    400: OpenApiResponse(ErrorSerializer, description="Body is not JSON with a string otp."),
-    401: unauthorized(ApiKeyAuthentication),
-    413: OpenApiResponse(ErrorSerializer, description="Body larger than 1 KiB."),
-    429: OpenApiResponse(
-        ErrorSerializer,
-        description=(
-            "VERIFY_FAILURE_LIMIT consecutive wrong codes for the account: wait Retry-After "
-            "seconds (30, doubling per further wrong code up to 15 minutes)."
-        ),
-    ),
-    503: UNRECORDED,
-}
+VERIFY_RESPONSE = OpenApiResponse(
+    VerifyResultSerializer, description="Whether the code is valid: each code is accepted once."
+)
 VERIFY_EXAMPLES = [
     OpenApiExample("Code", {"otp": "482910"}, request_only=True),
     OpenApiExample("Valid", {"valid": True, "timestamp": 1700000012}, response_only=True),
@@ -115,9 +99,11 @@ class ProtectedView(APIView):
             request_id=request.request_id,
         )
         name = self.kwargs.get("name", self.fixed_account)
-        audit.record(
-            actor, "authenticate", outcome, name if ACCOUNT_NAME.fullmatch(name) else "", at
-        )
+        if not ACCOUNT_NAME.fullmatch(name):
+            name = ""
+        # Counted on one record a minute, so a flood does not grow the table per request; the
+        # default account has no stored row to be looked up in.
+        audit.record_refusal(actor, outcome, name, at, stored_account=name != DEFAULT_NAME)
 
     @staticmethod
     def actor(request) -> Actor:
@@ -146,6 +132,13 @@ class ProtectedView(APIView):
             raise TooManyWrongCodes(result.retry_after)
         return Response({"valid": result.outcome == "valid", "timestamp": at})
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Every protected request reads the database first (the lockout check): an answer
+        # below 500 means the storage answered, and an outage the log was telling is over.
+        if response.status_code < 500:
+            outages.served()
+        return super().finalize_response(request, response, *args, **kwargs)
+
 
 class ReadyView(APIView):
     authentication_classes = []
@@ -153,14 +146,13 @@ class ReadyView(APIView):
 
     @extend_schema(
         summary="Readiness check: the database and the cache answer",
-        responses={
-            200: HealthSerializer,
-            503: OpenApiResponse(ErrorSerializer, description="Database or cache unreachable."),
-        },
+        description="200 once the database and the cache both answer, else 503.",
+        responses={200: HealthSerializer, 503: UNAVAILABLE},
         examples=[OpenApiExample("Ready", {"status": "ready", "timestamp": 1700000000})],
     )
     def get(self, request):
         readiness.check_storage()
+        outages.served()
         return Response({"status": "ready", "timestamp": clock.now()})
 
 
@@ -170,6 +162,7 @@ class HealthView(APIView):
 
     @extend_schema(
         summary="Liveness check",
+        description="200 while the process serves requests; it touches no storage.",
         responses={200: HealthSerializer},
         examples=[OpenApiExample("Alive", {"status": "ok", "timestamp": 1700000000})],
     )
@@ -182,7 +175,12 @@ class OtpView(ProtectedView):
 
     @extend_schema(
         summary="Current code",
-        responses={200: OtpSerializer, 401: unauthorized(ApiKeyAuthentication), 503: UNRECORDED},
+        description=(
+            "The current code of the `default` account (OTP_SECRET). A client limited to other "
+            "accounts gets 404; one that may see it but not fetch codes gets 403."
+        ),
+        responses=protected_responses(OTP_RESPONSE, ApiKeyAuthentication),
+        parameters=REFUSAL_HEADERS,
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
@@ -197,13 +195,11 @@ class OtpSecureView(ProtectedView):
         summary="Current code, request signed with a timestamp",
         description=(
             "Like GET /otp, and the request must also carry X-Timestamp (unix seconds, within "
-            "30 s of server time) and X-Signature = hex HMAC-SHA256(key=API key, msg=X-Timestamp)."
+            "30 s of server time) and X-Signature = hex HMAC-SHA256(key=API key, msg=X-Timestamp), "
+            "or be a signed (v2) request."
         ),
-        responses={
-            200: OtpSerializer,
-            401: unauthorized(HmacSignatureAuthentication),
-            503: UNRECORDED,
-        },
+        responses=protected_responses(OTP_RESPONSE, HmacSignatureAuthentication),
+        parameters=[*TIMESTAMP_SIGNATURE_PARAMETERS, *REFUSAL_HEADERS],
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
@@ -216,11 +212,15 @@ class OtpVerifyView(ProtectedView):
     @extend_schema(
         summary="Check a code",
         description=(
-            "Accepts the code of the previous, current or next 30-second window. A string that "
-            "is not six ASCII digits is simply not valid."
+            "Accepts the code of the previous, current or next 30-second window of the "
+            "`default` account, once. A string that is not six ASCII digits is simply not "
+            "valid. The whole body is at most 1 KiB (else 413)."
         ),
         request=VerifyRequestSerializer,
-        responses=VERIFY_RESPONSES,
+        responses=protected_responses(
+            VERIFY_RESPONSE, ApiKeyAuthentication, body=True, wrong_codes=True
+        ),
+        parameters=REFUSAL_HEADERS,
         examples=VERIFY_EXAMPLES,
     )
     def post(self, request):

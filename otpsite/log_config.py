@@ -3,6 +3,9 @@ that keeps what clients sent out of the lines other libraries write."""
 
 import logging
 import logging.config
+import re
+
+_QUERY = re.compile(r"\?\S*")
 
 
 def configure(config: dict) -> None:
@@ -32,6 +35,17 @@ class WithholdClientInput(logging.Filter):
             record.msg, record.args = message.partition(": ")[0] + ": malformed request", ()
         elif message.startswith("Error handling request") and record.args:
             record.args = tuple(str(arg).split("?", 1)[0] for arg in record.args)
+        elif record.name == "django.server" and record.args:
+            # runserver's line for a 5xx starts with the request line: its query goes.
+            record.args = (_QUERY.sub("", str(record.args[0])), *record.args[1:])
         if hasattr(record, "request"):
             record.request = getattr(record.request, "path", "")
         return True
+
+
+class OmitServiceUnavailable(logging.Filter):
+    """Drop Django's "Service Unavailable: /path" line: a 503 is a storage failure, which
+    otp.outages logs once per request with the store and the error's class."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) != 503

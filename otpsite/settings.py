@@ -6,6 +6,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from otp.totp import InvalidSecret, validate_secret
+from otpsite.data_dir import make_private
 from otpsite.env import StrictEnv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,12 +72,16 @@ TRUSTED_PROXY_NETWORKS = env.networks(
 # --- Storage: SQLite in DATA_DIR for one instance; PostgreSQL + Redis for several. ---
 # A relative DATA_DIR is taken from the project root, wherever the command runs from.
 DATA_DIR = (BASE_DIR / env.text("DATA_DIR", "var")).resolve()
+# PostgreSQL connections each gunicorn worker keeps (a pool shared by its greenlets): an
+# instance holds WEB_CONCURRENCY x this many.
+DATABASE_POOL_SIZE = env.bounded_int("DATABASE_POOL_SIZE", 4, low=1, high=100)
 DATABASES = {
     "default": env.database("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'otp.sqlite3'}")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     try:
-        Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # Folder 0700, database files 0600: they hold the audit trail and the sealed secrets.
+        make_private(Path(DATABASES["default"]["NAME"]), DATA_DIR)
     except OSError:
         raise ImproperlyConfigured("DATA_DIR (the SQLite folder) cannot be created") from None
     DATABASES["default"]["OPTIONS"] = {
@@ -87,22 +92,43 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 5,
     }
+    # Kept across the requests of a client connection (one greenlet: otpsite/gunicorn_worker.py
+    # closes it at the end); opening one per request cost two thirds of the requests per second.
+    DATABASES["default"]["CONN_MAX_AGE"] = 300
 else:
-    # A database that stops answering must become a 503 within seconds, not a worker stuck until
-    # gunicorn kills it: bounded connect, statements, lock waits; TCP keepalives notice a dead peer.
+    from otpsite.postgres.deadline import DeadlineConnection
+
+    # Django's backend with a check of each pooled connection (otpsite/postgres/base.py).
+    DATABASES["default"]["ENGINE"] = "otpsite.postgres"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
+        # A database that stops answering must become a 503 within seconds, not a request stuck
+        # until gunicorn kills its worker: a bounded connect; statements and lock waits bounded
+        # on the server; every wait bounded on the client by the request's deadline
+        # (otpsite/postgres/deadline.py); TCP keepalives notice a dead peer.
         connect_timeout=3,
-        options="-c statement_timeout=5000 -c lock_timeout=3000",
+        options="-c statement_timeout=3000 -c lock_timeout=2000",
         keepalives=1,
         keepalives_idle=10,
         keepalives_interval=3,
         keepalives_count=3,
+        # Each worker process holds at most DATABASE_POOL_SIZE connections, however many
+        # greenlets it serves; a request waits at most `timeout` seconds for one, else 503.
+        # A connection that cannot be opened is retried once, then given up: the next request
+        # that needs one opens it, so the pool refills as soon as the database is back rather
+        # than after psycopg's backoff of up to minutes.
+        pool={
+            "min_size": DATABASE_POOL_SIZE,
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": 1.5,
+            "reconnect_timeout": 0,
+            "connection_class": DeadlineConnection,
+        },
     )
-# Keep connections across requests. No health check before each request: on PostgreSQL it is a
-# round trip per request (-13 % req/s, docs/PERFORMANCE.md). After the database restarts, a
-# worker's first request fails closed (503) and Django drops the broken connection at the end
-# of it, so the next one reconnects: the service still recovers by itself.
-DATABASES["default"]["CONN_MAX_AGE"] = 300
+    # The pool keeps connections; Django returns them after each request. No health check
+    # before each request: on PostgreSQL it is a round trip per request (docs/PERFORMANCE.md).
+    # A connection that fails is dropped and replaced by the pool, so after the database
+    # restarts the service recovers by itself.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 
 CACHES = {"default": env.cache("CACHE_URL", default="db")}
@@ -123,15 +149,22 @@ INSTALLED_APPS = [
 ]
 MIDDLEWARE = [
     "otp.middleware.RequestLogMiddleware",
+    "otpsite.request_body.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "otp.middleware.NoStoreMiddleware",
 ]
+if DATABASES["default"]["ENGINE"] == "otpsite.postgres":
+    # Outermost but for the access line, so that every database wait of a request counts.
+    MIDDLEWARE.insert(1, "otpsite.postgres.deadline.RequestDeadlineMiddleware")
 if ENABLE_DOCS:
     INSTALLED_APPS += ["django.contrib.staticfiles", "drf_spectacular", "drf_spectacular_sidecar"]
     # Right after SecurityMiddleware, as WhiteNoise asks: the Swagger UI assets come from the app
     # itself, so the docs work with no internet access.
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    _security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+    MIDDLEWARE.insert(_security + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
+    # Above WhiteNoise, which answers other methods on its assets with an empty 405 itself.
+    MIDDLEWARE.insert(_security + 1, "otp.methods.JsonMethodNotAllowedMiddleware")
 
 ROOT_URLCONF = "otpsite.urls"
 WSGI_APPLICATION = "otpsite.wsgi.application"
@@ -169,7 +202,18 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "otp-service",
-    "DESCRIPTION": "TOTP codes for automation: fetch the current code or verify one.",
+    "DESCRIPTION": (
+        "TOTP codes for automation: fetch the current code of an account, or check one.\n\n"
+        "**Authorize** with your API key (the X-API-Key header) to try the endpoints here. "
+        "GET /otp/secure also needs X-Timestamp and X-Signature, a signature of the current "
+        "time, entered with the request.\n\n"
+        "Scripts can sign every request instead of sending the key (v2): X-Key-Id "
+        "(`manage.py otp keyid`), X-Timestamp, X-Nonce and X-Signature over the whole request, "
+        "as the README describes. Each needs a fresh nonce and signature, so v2 cannot be used "
+        "from this page.\n\n"
+        'Every error is `{"error": "<message>"}`. A request with a Host the service does not '
+        "serve is 400, one whose announced body does not arrive in time 408."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -191,7 +235,10 @@ LOGGING = {
             "timestamp": "time",
         },
     },
-    "filters": {"withhold_client_input": {"()": "otpsite.log_config.WithholdClientInput"}},
+    "filters": {
+        "withhold_client_input": {"()": "otpsite.log_config.WithholdClientInput"},
+        "omit_service_unavailable": {"()": "otpsite.log_config.OmitServiceUnavailable"},
+    },
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
@@ -206,12 +253,22 @@ LOGGING = {
         # Replaces Django's default handlers, which would e-mail tracebacks to ADMINS.
         "django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         # 4xx lines would duplicate the access line; 5xx keep their traceback.
-        "django.request": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
+        "django.request": {
+            "handlers": ["stdout"],
+            "level": "ERROR",
+            "filters": ["omit_service_unavailable"],
+            "propagate": False,
+        },
+        # Its connection attempts during an outage would add lines to the one per 503.
+        "psycopg.pool": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
         # runserver's own access line would be a second line per request.
         "django.server": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
         # Its message quotes the Host header the client sent.
         "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
         "gunicorn.error": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False},
         "gunicorn.access": {"handlers": ["discard"], "propagate": False},
+        # Its only lines say that the body of an answer to HEAD was not sent, once per HEAD
+        # request: Django writes the body and leaves that to the server, as WSGI allows.
+        "gunicorn.http.wsgi": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
     },
 }

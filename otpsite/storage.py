@@ -50,3 +50,7 @@ def prepare_storage() -> None:
         ) from None
     finally:
         connections.close_all()
+        # A pool opened here would hand the master's connections to every forked worker.
+        for each in connections.all(initialized_only=True):
+            if getattr(each, "pool", None):
+                each.close_pool()

@@ -1,0 +1,39 @@
+"""Storage outages as the log tells them: one traceback when a store starts failing, then one
+line per request it fails, until a request is served again."""
+
+import logging
+import threading
+
+from django.db import DatabaseError
+
+logger = logging.getLogger("otp.storage")
+
+_lock = threading.Lock()
+_failing: set[str] = set()  # stores that failed since the last request served; per process
+
+
+def store_of(error: BaseException) -> str:
+    """ "database" or "cache" (Redis): which store raised `error`."""
+    return "database" if isinstance(error, DatabaseError) else "cache"
+
+
+def failed(error: BaseException) -> None:
+    """Log a request refused with 503 because a store failed: with the traceback the first
+    time in an outage, else one line naming the store and the error's class (never its text,
+    which can quote SQL parameters)."""
+    store = store_of(error)
+    with _lock:
+        first = store not in _failing
+        _failing.add(store)
+    fields = {"event": "storage_unavailable", "store": store, "error": type(error).__name__}
+    if first:
+        logger.error("storage unavailable, answering 503", exc_info=error, extra=fields)
+    else:
+        logger.error("storage unavailable, answering 503", extra=fields)
+
+
+def served() -> None:
+    """A request needing storage was answered: any outage is over."""
+    if _failing:
+        with _lock:
+            _failing.clear()

@@ -1,0 +1,35 @@
+"""The backend's DatabaseWrapper: Django's, handing out only pooled connections still open."""
+
+import select
+
+from django.db.backends.postgresql import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    """Django's PostgreSQL DatabaseWrapper, with a cheap check of each pooled connection.
+
+    The pool hands out idle connections unchecked (a round trip each would cost on every
+    request), so after PostgreSQL restarts every idle connection would fail one request with
+    503. A connection the server has closed, or on which it said anything unasked, has a
+    readable socket: it is dropped (the pool opens a replacement) and another one is taken.
+    """
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.pool is None:
+            return connection
+        # Bounded: at most every connection the pool holds, then a new one.
+        for _ in range(self.pool.max_size):
+            if not _closed_by_server(connection):
+                return connection
+            connection.close()
+            self.pool.putconn(connection)
+            connection = super().get_new_connection(conn_params)
+        return connection
+
+
+def _closed_by_server(connection) -> bool:
+    if connection.closed:
+        return True
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    return bool(readable)
