@@ -1,11 +1,15 @@
-"""The audit trail: a row and a JSON log line per code, verification, refusal and change."""
+"""The audit trail: a row and a JSON log line per code, verification and change; refused
+authentications counted by the minute."""
 
+import contextlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from rest_framework import status
+from rest_framework.exceptions import APIException
 
 audit_log = logging.getLogger("otp.audit")
 # The client column of the operator's own changes; no client may be called this.
@@ -18,6 +22,40 @@ _INSERT = (
     "(at, client, key_id, account, action, outcome, address, request_id) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
 )
+# A refused authentication adds itself to its minute's record, which the first one creates
+# (keeping its time and request id). One statement, atomic across workers and instances: the
+# unique index otp_audit_one_refusal_a_minute (otp/models.py) serializes concurrent inserts, and
+# the losers update. SQLite >= 3.24 and PostgreSQL both take it as written.
+_COUNT_REFUSAL = (
+    'INSERT INTO "otp_auditrecord" '
+    '(at, client, key_id, account, action, outcome, address, request_id, "count", "minute") '
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 1, %s) "
+    'ON CONFLICT (address, client, key_id, account, action, outcome, "minute") '
+    'WHERE "minute" IS NOT NULL '
+    'DO UPDATE SET "count" = "otp_auditrecord"."count" + 1'
+)
+# A refused caller names any account or key id it likes: one the service does not hold is
+# recorded as "", or each made-up name would be a record of its own and a flood of them would fill
+# the disk as before. One query, on primary keys, and only when the request named something.
+_HELD = (
+    'SELECT EXISTS (SELECT 1 FROM "otp_account" WHERE name = %s), '
+    'EXISTS (SELECT 1 FROM "otp_clientkey" WHERE key_id = %s)'
+)
+REFUSED = "authenticate"  # the action of a refused authentication
+REFUSAL_OUTCOMES = ("missing", "failed", "locked_out")
+
+
+class AuditNotWritten(APIException, DatabaseError):
+    """The database refused the record for a reason other than being out of reach (a revoked
+    grant, a constraint): the 503 of otp.exceptions.ServiceUnavailable, and still a
+    DatabaseError, so an operator command reports it in one line as before."""
+
+    # ServiceUnavailable's, not a subclass of it: otp.exceptions imports DRF's views, whose
+    # settings import otp.parsers, which imports otp.exceptions; this module is imported while
+    # the app loads (otp.checks), before anything has broken that cycle.
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Service unavailable"
+    default_code = "service_unavailable"
 
 
 @dataclass(frozen=True)
@@ -39,11 +77,55 @@ def operator() -> Actor:
 def record(actor: Actor, action: str, outcome: str, account: str, at: int) -> None:
     """Write one record in the caller's transaction, and log it once that commits.
 
-    Raises the database's error if the row cannot be written: the caller's transaction then
-    rolls back too, and no code is handed out or accepted without its record.
+    Raises if the row cannot be written (the database's error, or AuditNotWritten): the
+    caller's transaction then rolls back too, and no code is handed out or accepted without its
+    record.
     """
-    when = datetime.fromtimestamp(at, UTC)
-    fields = {
+    fields = _fields(actor, action, outcome, account)
+    with _unwritten_is_503(), connection.cursor() as cursor:
+        cursor.execute(_INSERT, [_db_time(at), *fields.values()])
+    _log_on_commit(at, fields)
+
+
+def record_refusal(
+    actor: Actor, outcome: str, account: str, at: int, *, stored_account: bool = True
+) -> None:
+    """Count one refused authentication (REFUSAL_OUTCOMES) on the one record of its minute,
+    address, client, key id and account, in the caller's transaction; raises as record() does.
+
+    `account` (looked up among the stored ones if `stored_account`) and a key id named by no
+    client are kept only if the service holds them. Each refusal is still its own log line,
+    under its own request id (its access line's): the table is what a flood must not grow.
+    """
+    if outcome not in REFUSAL_OUTCOMES:
+        raise ValueError(f"not a refused authentication: {outcome}")
+    with _unwritten_is_503():
+        no_account, no_key = _unheld(
+            account if stored_account else "", "" if actor.client else actor.key_id
+        )
+        if no_account:
+            account = ""
+        if no_key:
+            actor = replace(actor, key_id="")
+        fields = _fields(actor, REFUSED, outcome, account)
+        with connection.cursor() as cursor:
+            cursor.execute(_COUNT_REFUSAL, [_db_time(at), *fields.values(), at // 60])
+    _log_on_commit(at, fields)
+
+
+def _unheld(account: str, key_id: str) -> tuple[bool, bool]:
+    """Whether no stored account is called `account`, and no client key has id `key_id`; ""
+    is not looked up (False). One query, none when both are ""."""
+    if not (account or key_id):
+        return False, False
+    with connection.cursor() as cursor:
+        cursor.execute(_HELD, [account, key_id])
+        account_held, key_held = cursor.fetchone()
+    return bool(account and not account_held), bool(key_id and not key_held)
+
+
+def _fields(actor: Actor, action: str, outcome: str, account: str) -> dict:
+    return {
         "client": actor.client,
         "key_id": actor.key_id,
         "account": account,
@@ -52,8 +134,36 @@ def record(actor: Actor, action: str, outcome: str, account: str, at: int) -> No
         "address": actor.address,
         "request_id": actor.request_id,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, [connection.ops.adapt_datetimefield_value(when), *fields.values()])
+
+
+def _db_time(at: int):
+    return connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(at, UTC))
+
+
+@contextlib.contextmanager
+def _unwritten_is_503():
+    try:
+        yield
+    except (OperationalError, InterfaceError):
+        # Out of reach or timed out: the storage outage every request path answers 503 for
+        # (otp.exceptions.DEPENDENCY_ERRORS), logged there.
+        raise
+    except DatabaseError as problem:
+        # Any other refusal would be a 500. The error's class names the cause (e.g.
+        # InsufficientPrivilege, SQLSTATE 42501) without the message, which may quote values.
+        cause = problem.__cause__ or problem
+        audit_log.error(
+            "audit record not written, answering 503",
+            extra={
+                "event": "audit_not_written",
+                "error": f"{type(problem).__name__}: {type(cause).__name__}",
+                "sqlstate": getattr(cause, "sqlstate", None) or "",
+            },
+        )
+        raise AuditNotWritten() from problem
+
+
+def _log_on_commit(at: int, fields: dict) -> None:
     # Outside a transaction on_commit runs at once; inside, only if the record is kept.
     transaction.on_commit(
         lambda: audit_log.info("audit", extra={"event": "audit", "at": at, **fields})

@@ -21,7 +21,11 @@ COLUMNS = {
     "outcome": "OUTCOME",
     "address": "ADDRESS",
     "request_id": "REQUEST ID",
+    # Last, so that scripts reading the columns before it by position still find them.
+    "count": "COUNT",
 }
+# The most --limit may ask for: a table is held in memory before it is printed.
+LIMIT_MAX = 100_000
 SINCE_FORMS = (
     "a duration such as 30m, 1h or 2d, or a UTC date or time such as 2026-01-01 or 2026-01-01T12:00"
 )
@@ -51,16 +55,30 @@ def since_moment(text: str, now: int) -> datetime:
 
 
 def records(
-    since: datetime | None = None, account: str | None = None, client: str | None = None
+    since: datetime | None = None,
+    account: str | None = None,
+    client: str | None = None,
+    *,
+    action: str | None = None,
+    outcome: str | None = None,
+    limit: int | None = None,
 ) -> Iterator[dict]:
-    """The matching records, oldest first, as dicts of COLUMNS' keys; streamed, not loaded."""
+    """The matching records, oldest first, as dicts of COLUMNS' keys; streamed, not loaded.
+    With `limit`, only that many of the most recent ones."""
     chosen = AuditRecord.objects.all()
     if since is not None:
         chosen = chosen.filter(at__gte=since)
-    if account is not None:
-        chosen = chosen.filter(account=account)
-    if client is not None:
-        chosen = chosen.filter(client=client)
+    for column, value in (
+        ("account", account),
+        ("client", client),
+        ("action", action),
+        ("outcome", outcome),
+    ):
+        if value is not None:
+            chosen = chosen.filter(**{column: value})
+    if limit is not None:
+        newest = chosen.order_by("-at", "-id").values("id")[:limit]
+        chosen = AuditRecord.objects.filter(id__in=newest)
     # id breaks ties: records written in the same second stay in the order they were written.
     return chosen.order_by("at", "id").values(*COLUMNS).iterator()
 

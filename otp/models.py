@@ -130,20 +130,38 @@ class VerifyFailures(models.Model):
 
 
 class AuditRecord(models.Model):
-    """Who did what to which account, and how it ended: never a code, key or secret."""
+    """Who did what to which account, and how it ended: never a code, key or secret.
 
-    at = models.DateTimeField(db_index=True)
+    Refused authentications alike (address, client, key id, account, outcome) share one record
+    a minute (otp.audit.record_refusal): a flood writes rows by the minute, not by the request.
+    """
+
+    at = models.DateTimeField(db_index=True)  # of the first request a record counts
     client = models.CharField(max_length=64)  # a client's name, "env:<key id>" or "operator"
     key_id = models.CharField(max_length=16, blank=True)
     account = models.CharField(max_length=64, blank=True)
     action = models.CharField(max_length=32)
     outcome = models.CharField(max_length=32)
     address = models.CharField(max_length=64, blank=True)
-    request_id = models.CharField(max_length=128, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)  # of the first request counted
+    # How many requests the record stands for: 1 but for a refused authentication. db_default:
+    # an instance still running the previous release inserts without it during a deploy.
+    count = models.PositiveIntegerField(default=1, db_default=1)
+    # A refused authentication's unix minute (at // 60); NULL for a record of one event, which
+    # the unique constraint below then leaves out (and out of its index).
+    minute = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "otp_auditrecord"  # named in otp/audit.py's SQL
         indexes = [models.Index(fields=["account", "at"]), models.Index(fields=["client", "at"])]
+        constraints = [
+            # The conflict target of otp/audit.py's upsert: its columns and condition must match.
+            models.UniqueConstraint(
+                fields=["address", "client", "key_id", "account", "action", "outcome", "minute"],
+                condition=models.Q(minute__isnull=False),
+                name="otp_audit_one_refusal_a_minute",
+            )
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%dT%H:%M:%SZ} {self.client} {self.action}: {self.outcome}"

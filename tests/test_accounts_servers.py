@@ -381,7 +381,22 @@ REQUESTS_PER_THREAD = 50
 RUN_DEADLINE_SECONDS = 45
 
 
-def test_every_request_of_a_concurrent_run_has_exactly_one_audit_record(pair):
+def refusal_counts(database: str) -> Counter:
+    """The requests counted on refused-authentication records, by everything they record."""
+    with Postgres.connect(database) as connection:
+        rows = connection.execute(
+            'SELECT client, key_id, account, action, outcome, address, "count"'
+            " FROM otp_auditrecord WHERE action = 'authenticate'"
+        ).fetchall()
+    counts: Counter = Counter()
+    for *recorded, count in rows:
+        counts[tuple(recorded)] += count
+    return counts
+
+
+def test_every_request_of_a_concurrent_run_is_on_the_audit_trail_once(pair):
+    # Alike refusals are counted on one record a minute, which earlier tests may have begun.
+    refusals_before = refusal_counts(pair.database)
     secret_of = {"default": OTP_SECRET, **SECRETS}
     keys = {"env": API_KEY, "scoped": pair.keys[SCOPED], "wrong": WRONG_KEY, "none": None}
     key_ids = {ENV_CALLER: key_id(API_KEY), SCOPED: key_id(pair.keys[SCOPED]), "": ""}
@@ -443,12 +458,18 @@ def test_every_request_of_a_concurrent_run_has_exactly_one_audit_record(pair):
         ).fetchall()
     records = Counter(row[0] for row in rows)
     found = {row[0]: row[1:] for row in rows}
+    refused: Counter = Counter()
     for request_id, (kind, reply) in sent.items():
         assert reply.headers["X-Request-ID"] == request_id
-        assert records[request_id] == 1, (request_id, kind)
         client_name, action, outcome, account_name = kind.record
         expected = (client_name, key_ids[client_name], account_name, action, outcome, "127.0.0.1")
+        if action == "authenticate":
+            refused[expected] += 1
+            continue
+        assert records[request_id] == 1, (request_id, kind)
         assert found[request_id] == expected
+    # Each refusal counted exactly once.
+    assert refusal_counts(pair.database) - refusals_before == refused
 
     # The same records on the instances' stdout, one JSON line each.
     logged = Counter(line["request_id"] for line in audit_lines(pair.servers))

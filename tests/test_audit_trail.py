@@ -1,10 +1,14 @@
 """The audit trail: a row and a JSON log line for every code issued, every verification and
 every refused caller, never holding a code, key or secret, and no code without its row."""
 
+import io
 import json
+import sqlite3
 from datetime import UTC, datetime
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from rest_framework import status
 from rest_framework.test import APIClient
@@ -12,8 +16,10 @@ from rest_framework.test import APIClient
 from otp import audit, clients, totp
 from otp.accounts import add_accounts
 from otp.credentials import key_id, timestamp_signature
-from otp.models import AcceptedStep, AuditRecord, VerifyFailures
+from otp.exceptions import ServiceUnavailable
+from otp.models import AcceptedStep, AuditRecord, AuthFailureWindow, VerifyFailures
 from otp.otpauth import parse_secret_or_uri
+from tests.commands import manage
 from tests.conftest import FROZEN_AT
 from tests.factories import new_client, signed
 
@@ -81,7 +87,7 @@ def wrong_code(secret, at, params=totp.DEFAULT):
 def request_records():
     """The rows written for HTTP requests (not the operator's account and client changes)."""
     rows = AuditRecord.objects.filter(action__in=REQUEST_ACTIONS).order_by("id")
-    return [dict(row, at=int(row["at"].timestamp())) for row in rows.values("at", *FIELDS)]
+    return [dict(row, at=int(row["at"].timestamp())) for row in rows.values("at", *FIELDS, "count")]
 
 
 def log_lines(log_output):
@@ -92,8 +98,9 @@ def audit_lines(log_output):
     return [line for line in log_lines(log_output) if line.get("event") == "audit"]
 
 
-def record(response, action, outcome, account, client="", key=""):
-    """The row a request should have left: address and time are the test client's and clock's."""
+def record(response, action, outcome, account, client="", key="", count=1):
+    """The row a request should have left: address and time are the test client's and clock's;
+    `count` requests alike within its minute, `response` the first."""
     return {
         "at": FROZEN_AT,
         "client": client,
@@ -103,6 +110,7 @@ def record(response, action, outcome, account, client="", key=""):
         "outcome": outcome,
         "address": "127.0.0.1",
         "request_id": response["X-Request-ID"],
+        "count": count,
     }
 
 
@@ -224,20 +232,24 @@ def test_refused_credentials_are_recorded_with_the_key_they_named_and_the_accoun
     ]
     assert all(r.status_code == status.HTTP_401_UNAUTHORIZED for r in responses)
     env_kid = key_id(api_key)
+    # Refusals alike in everything but their request, counted on one record in their minute: a
+    # wrong key, a revoked one and a key id no key has (all name nothing the service holds), a
+    # must-sign key in clear and a forged signature (both name the signing client's key).
     expected = [
-        ("failed", "alpha", "", ""),
-        ("failed", "alpha", "", ""),
-        ("failed", "alpha", "signing-bot", signing_kid),
-        ("failed", "alpha", "signing-bot", signing_kid),
-        ("failed", "alpha", "", "0123456789abcdef"),
-        ("failed", "default", f"env:{env_kid}", env_kid),
-        ("missing", "alpha", "", ""),
-        ("missing", "", "", ""),
-        ("missing", "default", "", ""),
+        ("failed", "alpha", "", "", 3),
+        ("failed", "alpha", "signing-bot", signing_kid, 2),
+        ("failed", "default", f"env:{env_kid}", env_kid, 1),
+        ("missing", "alpha", "", "", 1),
+        ("missing", "", "", "", 1),
+        ("missing", "default", "", "", 1),
     ]
+    # Each record names the first request it counts.
+    firsts = [responses[0], responses[2], *responses[5:]]
     assert request_records() == [
-        record(response, "authenticate", outcome, account, client_name, kid)
-        for response, (outcome, account, client_name, kid) in zip(responses, expected, strict=True)
+        record(response, "authenticate", outcome, account, client_name, kid, count)
+        for response, (outcome, account, client_name, kid, count) in zip(
+            firsts, expected, strict=True
+        )
     ]
 
 
@@ -284,6 +296,144 @@ def test_listing_accounts_and_bad_bodies_leave_no_verification_record(
     assert request_records() == []
 
 
+# --- refused floods: one record a minute ---
+
+WRONG_KEY = "wrong-key-0123456789abcdef"
+SECONDS_LEFT = 40  # in FROZEN_AT's minute, FROZEN_AT included: it is 20 s into it
+UNAVAILABLE = {"error": str(ServiceUnavailable.default_detail)}
+
+
+def refusal_records():
+    rows = AuditRecord.objects.filter(action="authenticate").order_by("id")
+    return [
+        dict(row, at=int(row["at"].timestamp()))
+        for row in rows.values("at", "outcome", "address", "account", "count", "request_id")
+    ]
+
+
+def test_refusals_from_one_address_in_one_minute_are_one_record_with_their_count(
+    client, frozen_clock
+):
+    responses = []
+    for second in range(SECONDS_LEFT):
+        frozen_clock.at = FROZEN_AT + second
+        responses.append(client.get("/otp"))
+    assert {r.status_code for r in responses} == {status.HTTP_401_UNAUTHORIZED}
+    # The time and request id of the first request, the count of all of them.
+    assert refusal_records() == [
+        {
+            "at": FROZEN_AT,
+            "outcome": "missing",
+            "address": "127.0.0.1",
+            "account": "default",
+            "count": SECONDS_LEFT,
+            "request_id": responses[0]["X-Request-ID"],
+        }
+    ]
+
+
+def test_the_next_minute_starts_a_new_record(client, frozen_clock):
+    frozen_clock.at = FROZEN_AT + SECONDS_LEFT - 1
+    last = [client.get("/otp") for _ in range(3)]
+    frozen_clock.at = FROZEN_AT + SECONDS_LEFT
+    following = [client.get("/otp") for _ in range(2)]
+    rows = refusal_records()
+    assert [(row["at"], row["count"]) for row in rows] == [
+        (FROZEN_AT + SECONDS_LEFT - 1, 3),
+        (FROZEN_AT + SECONDS_LEFT, 2),
+    ]
+    assert [row["request_id"] for row in rows] == [
+        last[0]["X-Request-ID"],
+        following[0]["X-Request-ID"],
+    ]
+
+
+def test_another_address_outcome_or_account_is_another_record(client, accounts, frozen_clock):
+    kinds = [
+        ("/otp", {}),
+        ("/otp", {"REMOTE_ADDR": "192.0.2.9"}),
+        ("/otp", {"HTTP_X_API_KEY": WRONG_KEY}),
+        ("/accounts/alpha/otp", {}),
+    ]
+    # Interleaved: a record counts every request alike in its minute, not only a run of them.
+    for _ in range(3):
+        for path, extra in kinds:
+            assert client.get(path, **extra).status_code == status.HTTP_401_UNAUTHORIZED
+    assert [
+        (row["address"], row["outcome"], row["account"], row["count"]) for row in refusal_records()
+    ] == [
+        ("127.0.0.1", "missing", "default", 3),
+        ("192.0.2.9", "missing", "default", 3),
+        ("127.0.0.1", "failed", "default", 3),
+        ("127.0.0.1", "missing", "alpha", 3),
+    ]
+
+
+def test_made_up_account_names_and_key_ids_are_not_a_record_each(client, accounts, frozen_clock):
+    held_key, held_id = new_client("alpha-bot", ["alpha"], signature=True)
+    names = [f"made-up-{n}" for n in range(10)]
+    key_ids = [f"{n:016x}" for n in range(10)]
+    for name in names:
+        client.get(f"/accounts/{name}/otp")
+    for kid in key_ids:
+        client.generic("GET", "/otp", **{**signed(held_key, "GET", "/otp"), "HTTP_X_KEY_ID": kid})
+    # What the service holds is still named: a stored account, the default one, a real key id.
+    client.get("/accounts/alpha/otp")
+    client.get("/accounts/default/otp")
+    forged = {**signed(held_key, "GET", "/otp"), "HTTP_X_SIGNATURE": "0" * 64}
+    client.generic("GET", "/otp", **forged)
+    rows = AuditRecord.objects.filter(action="authenticate").order_by("id")
+    assert [(row.outcome, row.account, row.key_id, row.count) for row in rows] == [
+        ("missing", "", "", 10),
+        ("failed", "default", "", 10),
+        ("missing", "alpha", "", 1),
+        ("missing", "default", "", 1),
+        ("failed", "default", held_id, 1),
+    ]
+
+
+def test_a_locked_out_address_is_one_record_a_minute_and_every_failure_still_counts(
+    client, api_key, frozen_clock, settings
+):
+    settings.AUTH_FAILURE_LIMIT = 3
+    failed = [client.get("/otp", HTTP_X_API_KEY=WRONG_KEY) for _ in range(3)]
+    locked = [client.get("/otp", HTTP_X_API_KEY=api_key) for _ in range(10)]
+    assert {r.status_code for r in failed} == {status.HTTP_401_UNAUTHORIZED}
+    assert {r.status_code for r in locked} == {status.HTTP_429_TOO_MANY_REQUESTS}
+    assert AuthFailureWindow.objects.get().failures == 3
+    assert [(row["outcome"], row["count"], row["request_id"]) for row in refusal_records()] == [
+        ("failed", 3, failed[0]["X-Request-ID"]),
+        ("locked_out", 10, locked[0]["X-Request-ID"]),
+    ]
+
+
+def test_codes_and_refusals_of_authenticated_clients_stay_one_record_each(
+    authed, accounts, frozen_clock
+):
+    scoped_key, _ = new_client("issue-bot", ["alpha"], verify=False)
+    scoped = as_client(scoped_key)
+    issued = [authed.get("/otp") for _ in range(3)]
+    checked = [verify(authed, "123456") for _ in range(2)]
+    hidden = [scoped.get("/accounts/beta/otp") for _ in range(2)]
+    denied = [verify(scoped, "123456") for _ in range(2)]
+    responses = issued + checked + hidden + denied
+    assert [r.status_code for r in responses] == [200] * 5 + [404] * 2 + [403] * 2
+    rows = AuditRecord.objects.filter(action__in=REQUEST_ACTIONS).order_by("id")
+    assert [row.request_id for row in rows] == [r["X-Request-ID"] for r in responses]
+    assert {(row.count, row.minute) for row in rows} == {(1, None)}
+
+
+def test_each_refusal_is_its_own_log_line_under_its_own_request_id(
+    client, frozen_clock, log_output, committed
+):
+    with committed():
+        responses = [client.get("/otp") for _ in range(5)]
+    assert len(refusal_records()) == 1
+    lines = audit_lines(log_output)
+    assert [line["request_id"] for line in lines] == [r["X-Request-ID"] for r in responses]
+    assert {(line["action"], line["outcome"]) for line in lines} == {("authenticate", "missing")}
+
+
 # --- the log line of each record ---
 
 
@@ -305,7 +455,7 @@ def test_each_record_is_one_json_audit_log_line(
         verify(mine, code)
         client.get("/otp", HTTP_X_API_KEY="wrong-key-0123456789abcdef")
         client.get("/otp")
-    rows = request_records()
+    rows = [{name: row[name] for name in ("at", *FIELDS)} for row in request_records()]
     lines = audit_lines(log_output)
     assert len(rows) == 9
     assert len(lines) == len(rows)
@@ -499,6 +649,73 @@ def test_a_blocked_account_answers_503_not_429_when_its_record_cannot_be_written
     response = verify(authed, totp.code_at(ALPHA_SECRET, FROZEN_AT))
     assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
     assert _one_time_state() == before
+
+
+@pytest.fixture
+def audit_inserts_refused():
+    """Every insert into the audit table refused with an error other than an outage's (SQLite's
+    constraint error, like PostgreSQL's revoked grant a 500 unless handled); rolled back with
+    the test."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TRIGGER otp_audit_refused BEFORE INSERT ON otp_auditrecord "
+            "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+        )
+
+
+def test_any_database_error_writing_a_record_is_503_and_changes_nothing(
+    client, api_key, accounts, frozen_clock, log_output, audit_inserts_refused
+):
+    env = as_client(api_key)
+    code = totp.code_at(ALPHA_SECRET, FROZEN_AT)
+    responses = [
+        env.get("/otp"),
+        verify(env, code),
+        verify(env, wrong_code(ALPHA_SECRET, FROZEN_AT)),
+        client.get("/otp", HTTP_X_API_KEY=WRONG_KEY),
+        client.get("/otp"),
+    ]
+    for response in responses:
+        assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
+        assert response.json() == UNAVAILABLE
+    # No code used up or wrong code counted, no failed authentication counted.
+    assert _one_time_state() == ([], [])
+    assert not AuthFailureWindow.objects.exists()
+    # One line per refusal naming the error's class, without its message or a traceback.
+    problems = [line for line in log_lines(log_output) if line["logger"] == "otp.audit"]
+    assert [line["event"] for line in problems] == ["audit_not_written"] * len(responses)
+    assert problems[0]["error"] == "IntegrityError: IntegrityError"
+    text = log_output.getvalue()
+    assert "refused by the test" not in text
+    assert "Traceback" not in text
+
+
+def test_a_record_not_written_is_a_one_line_error_for_the_operator_too(
+    frozen_clock, audit_inserts_refused
+):
+    with pytest.raises(CommandError) as refused:
+        call_command("otp", "audit", "purge", stdout=io.StringIO(), stderr=io.StringIO())
+    assert str(refused.value).startswith("the database cannot be used: AuditNotWritten")
+
+
+def test_records_written_before_the_upgrade_count_one(tmp_path):
+    assert manage(tmp_path, "migrate", "otp", "0002", "--verbosity", "0").returncode == 0
+    database = tmp_path / "otp.sqlite3"
+    old_row = (
+        "INSERT INTO otp_auditrecord (at, client, key_id, account, action, outcome, address, "
+        "request_id) VALUES ('2023-11-14 22:13:20', '', '', 'default', 'authenticate', "
+        "'missing', '127.0.0.1', '{}')"
+    )
+    with sqlite3.connect(database) as before:
+        before.execute(old_row.format("before"))
+    assert manage(tmp_path, "migrate", "--verbosity", "0").returncode == 0
+    with sqlite3.connect(database) as after:
+        # An instance of the previous release, still running during a deploy, inserts so too.
+        after.execute(old_row.format("during"))
+        rows = after.execute(
+            "SELECT request_id, count, minute FROM otp_auditrecord ORDER BY id"
+        ).fetchall()
+    assert rows == [("before", 1, None), ("during", 1, None)]
 
 
 def test_the_audit_table_renamed_by_earlier_tests_is_back(authed, frozen_clock):

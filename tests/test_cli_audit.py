@@ -66,6 +66,7 @@ def test_audit_json_is_one_object_per_line_with_utc_times(trail):
         "outcome": "rejected",
         "address": "192.0.2.8",
         "request_id": "req-2",
+        "count": 1,
     }
 
 
@@ -81,11 +82,11 @@ def test_audit_table_has_headings_and_aligned_columns(trail):
     lines = run("audit", "--account", "github-bot").splitlines()
     assert lines == [
         "AT                    CLIENT  KEY ID            ACCOUNT     ACTION  OUTCOME  ADDRESS"
-        "    REQUEST ID",
+        "    REQUEST ID  COUNT",
         "2023-11-14T22:13:10Z  bot     0123456789abcdef  github-bot  issue   ok       192.0.2.7"
-        "  req-1",
+        "  req-1       1",
         "2023-11-14T22:13:10Z  other   fedcba9876543210  github-bot  issue   ok       192.0.2.8"
-        "  req-2",
+        "  req-2       1",
     ]
 
 
@@ -150,6 +151,66 @@ def test_since_moment_counts_back_from_now_and_reads_dates_as_utc():
     assert audit_report.since_moment("2026-01-01T12:00", 0) == datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
+# --- counts, and the action, outcome and limit filters ---------------------------------------
+
+STRANGER = Actor(client="", address="198.51.100.4", request_id="first-refusal")
+
+
+@pytest.fixture
+def refusals(frozen_clock):
+    """Three refusals alike in one minute, two more of another outcome, then a code issued."""
+    now = frozen_clock.at
+    for _ in range(3):
+        audit.record_refusal(STRANGER, "missing", "default", now - 30)
+    for _ in range(2):
+        audit.record_refusal(STRANGER, "failed", "default", now - 5)
+    audit.record(BOT, "issue", "issued", "default", now - 1)
+    return now
+
+
+def test_audit_shows_how_many_requests_each_record_stands_for(refusals):
+    assert [(row["outcome"], row["count"]) for row in listed()] == [
+        ("missing", 3),
+        ("failed", 2),
+        ("issued", 1),
+    ]
+    assert listed()[0]["request_id"] == "first-refusal"
+    rows = list(csv.DictReader(io.StringIO(run("audit", "--format", "csv"))))
+    assert [row["count"] for row in rows] == ["3", "2", "1"]
+    table = run("audit").splitlines()
+    assert table[0].split()[-1] == "COUNT"
+    assert [line.split()[-1] for line in table[1:]] == ["3", "2", "1"]
+
+
+def test_audit_filters_by_action_and_outcome(refusals):
+    assert [row["outcome"] for row in listed("--action", "authenticate")] == ["missing", "failed"]
+    assert [row["count"] for row in listed("--outcome", "failed")] == [2]
+    assert actions("--action", "issue", "--outcome", "issued", "--client", "bot") == ["issue"]
+    assert listed("--action", "authenticate", "--outcome", "issued") == []
+
+
+def test_audit_limit_lists_the_most_recent_records_oldest_first(trail):
+    assert [row["client"] for row in listed("--limit", "2")] == ["bot", "other"]
+    assert actions("--limit", "3") == ["verify", "issue", "issue"]
+    assert actions("--limit", "100000") == ["verify", "authenticate", "verify", "issue", "issue"]
+    # The limit applies to what the other options chose.
+    assert [row["at"] for row in listed("--account", "deploy", "--limit", "1")] == [
+        "2023-11-14T21:13:20Z"
+    ]
+    assert actions("--client", "other", "--limit", "1", "--since", "3d") == ["issue"]
+
+
+@pytest.mark.parametrize(
+    "limit", ["0", "-1", "x", "1.5", "1e3", " 3", "", "100001", "9" * 30, "\u0663"]
+)
+def test_audit_refuses_a_limit_that_is_not_a_whole_number_in_range(trail, limit):
+    with pytest.raises(CommandError) as refused:
+        run("audit", f"--limit={limit}")
+    assert str(refused.value) == (
+        "Error: argument --limit: must be a whole number from 1 to 100000"
+    )
+
+
 # --- purge -----------------------------------------------------------------------------------
 
 
@@ -184,7 +245,16 @@ def test_purge_follows_the_configured_retention(settings, frozen_clock):
 
 
 @pytest.mark.parametrize(
-    "options", [["--since", "1h"], ["--account", "x"], ["--client", "bot"], ["--format", "csv"]]
+    "options",
+    [
+        ["--since", "1h"],
+        ["--account", "x"],
+        ["--client", "bot"],
+        ["--format", "csv"],
+        ["--action", "issue"],
+        ["--outcome", "ok"],
+        ["--limit", "1"],
+    ],
 )
 def test_purge_refuses_listing_options_and_deletes_nothing(trail, options):
     before = AuditRecord.objects.count()
@@ -214,3 +284,13 @@ def test_command_line_audit_exit_codes_and_clean_json_on_stdout(tmp_path):
     assert bad.stdout == ""
     assert bad.stderr.startswith("CommandError: --since must be a duration")
     assert len(bad.stderr.splitlines()) == 1
+
+
+def test_command_line_bad_limit_is_a_usage_error(tmp_path):
+    bad = run_manage(tmp_path, "otp", "audit", "--limit", "0")
+    assert bad.returncode == 2
+    assert bad.stdout == ""
+    errors = [line for line in bad.stderr.splitlines() if "error" in line]
+    assert errors == [
+        "manage.py otp audit: error: argument --limit: must be a whole number from 1 to 100000"
+    ]
