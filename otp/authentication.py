@@ -17,6 +17,17 @@ from otp.credentials import (
 MAX_SKEW_SECONDS = 30
 
 
+def request_target(request) -> str:
+    """The path and query string exactly as on the request line, percent-encoding untouched.
+
+    gunicorn passes it as RAW_URI, and so does this project's runserver
+    (otp/management/commands/runserver.py). Django's own path is decoded, so `/ot%70` would be
+    signed as sent and checked as `/otp`. Without RAW_URI (Django's test client), Django's path
+    re-encoded is the nearest there is.
+    """
+    return request.META.get("RAW_URI") or request.get_full_path()
+
+
 class CredentialsRefused(AuthenticationFailed):
     """AuthenticationFailed that keeps, for the audit trail only, which client and key id the
     refused credentials named, when they named a real one (a good key sent by a client that
@@ -120,7 +131,7 @@ class SignedRequestAuthentication(BaseAuthentication):
     @staticmethod
     def _request_signature_matches(request, api_key, timestamp, nonce) -> bool:
         expected = request_signature(
-            api_key, timestamp, nonce, request.method, request.get_full_path(), request.body
+            api_key, timestamp, nonce, request.method, request_target(request), request.body
         )
         presented = request.META.get("HTTP_X_SIGNATURE", "")
         return constant_time_equal(presented, expected)

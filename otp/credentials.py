@@ -41,16 +41,17 @@ def signature_matches(api_key: str, timestamp: str, presented: str) -> bool:
 
 
 def request_signature(
-    api_key: str, timestamp: str, nonce: str, method: str, full_path: str, body: bytes
+    api_key: str, timestamp: str, nonce: str, method: str, target: str, body: bytes
 ) -> str:
     """The v2 signature: hex HMAC-SHA256 keyed with the API key over six lines.
 
-    `OTP-HMAC-SHA256`, timestamp, nonce, METHOD, path with query string as sent, and the hex
-    SHA-256 of the raw body, joined by newlines. Binding method, path and body means a captured
-    request cannot be turned into another one; the nonce means it cannot be sent twice.
+    `OTP-HMAC-SHA256`, timestamp, nonce, METHOD, the request target (path and query string exactly
+    as on the request line, percent-encoding untouched), and the hex SHA-256 of the raw body,
+    joined by newlines. Binding method, target and body means a captured request cannot be
+    turned into another one; the nonce means it cannot be sent twice.
     """
     message = "\n".join(
-        [V2_SCHEME, timestamp, nonce, method.upper(), full_path, hashlib.sha256(body).hexdigest()]
+        [V2_SCHEME, timestamp, nonce, method.upper(), target, hashlib.sha256(body).hexdigest()]
     )
     return hmac.new(api_key.encode(), message.encode(), hashlib.sha256).hexdigest()
 

@@ -17,8 +17,8 @@ class RequestLogMiddleware:
     """One structured line per request; a request id taken from X-Request-ID or made, and echoed.
 
     The line holds method, path (no query string), status, latency, client address, request id,
-    and when known the caller's name and key id and why a verification failed: never a header value,
-    body, code or key.
+    and when known the caller's name and key id, why a verification failed and why Django refused
+    the request (a Host not in ALLOWED_HOSTS): never a header value, body, code or key.
     """
 
     def __init__(self, get_response):
@@ -50,6 +50,10 @@ class RequestLogMiddleware:
         outcome = getattr(request, "verify_outcome", None)
         if outcome is not None:
             fields["verify"] = outcome
+        # Set by otp.error_views, in fixed words.
+        reason = getattr(request, "refusal_reason", None)
+        if reason is not None:
+            fields["reason"] = reason
         access_log.info("request", extra=fields)
         return response
 

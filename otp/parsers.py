@@ -1,16 +1,45 @@
-"""Request body parsing with a size limit that DRF does not enforce on its own."""
+"""Request body parsing: a size limit DRF does not enforce, and one reading of any JSON body."""
 
-import io
+import json
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from otp.exceptions import PayloadTooLarge
+# The module, not its names: otp.exceptions imports DRF's views, whose settings import this
+# module, so whichever of the two is imported first finds the other half-initialised.
+from otp import exceptions
+
+
+# Fixed messages: the parser's own (line, column, the character it choked on) quote the body.
+class NotJson(ParseError):
+    default_detail = "Request body is not valid JSON"
+
+
+class DuplicateKey(ParseError):
+    # {"otp": "111111", "otp": "222222"}: this parser would keep the last, another the first.
+    default_detail = "Request body has a duplicate key"
+
+
+class NestedTooDeeply(ParseError):
+    default_detail = "Request body is nested too deeply"
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise DuplicateKey()
+    return found
+
+
+def _refuse_constant(name: str):
+    # NaN and Infinity are not JSON (RFC 8259), though Python's parser takes them by default.
+    raise ValueError(name)
 
 
 class LimitedJSONParser(JSONParser):
-    """JSON bodies of at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes, else 413.
+    """JSON bodies of at most DATA_UPLOAD_MAX_MEMORY_SIZE bytes, else 413; UTF-8, with or without
+    a byte order mark (RFC 8259 section 8.1); no duplicate keys; else 400 with a fixed message.
 
     DRF reads the body stream itself, past Django's DATA_UPLOAD_MAX_MEMORY_SIZE check, so the
     limit is applied here to the bytes actually received, whatever Content-Length claims.
@@ -20,9 +49,16 @@ class LimitedJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = stream.read(limit + 1)
         if len(body) > limit:
-            raise PayloadTooLarge()
+            raise exceptions.PayloadTooLarge()
         try:
-            return super().parse(io.BytesIO(body), media_type, parser_context)
+            return json.loads(
+                # UTF-8 whatever charset the Content-Type names: one reading of the bytes.
+                body.decode("utf-8-sig"),
+                object_pairs_hook=_refuse_duplicate_keys,
+                parse_constant=_refuse_constant,
+            )
+        except ValueError:  # UnicodeDecodeError and JSONDecodeError included
+            raise NotJson() from None
         except RecursionError:
             # "[[[[..." a thousand deep fits in the limit and exhausts the parser's stack.
-            raise ParseError("JSON parse error - nested too deeply") from None
+            raise NestedTooDeeply() from None

@@ -1,8 +1,10 @@
-"""The service's API routes: exact paths, no trailing slashes, as existing scripts call them."""
+"""The service's API routes: exact paths, no trailing slashes, as existing scripts call them.
+A method a route does not serve is 405 before its view runs (otp.methods)."""
 
 from django.urls import path
 
 from otp.account_views import AccountListView, AccountOtpView, AccountVerifyView
+from otp.methods import answering_only_its_methods as only
 from otp.views import (
     HealthView,
     OtpSecureView,
@@ -12,12 +14,16 @@ from otp.views import (
 )
 
 urlpatterns = [
-    path("health", HealthView.as_view(), name="health"),
-    path("ready", ReadyView.as_view(), name="ready"),
-    path("otp", OtpView.as_view(), name="otp"),
-    path("otp/verify", OtpVerifyView.as_view(), name="otp-verify"),
-    path("otp/secure", OtpSecureView.as_view(), name="otp-secure"),
-    path("accounts", AccountListView.as_view(), name="accounts"),
-    path("accounts/<str:name>/otp", AccountOtpView.as_view(), name="account-otp"),
-    path("accounts/<str:name>/otp/verify", AccountVerifyView.as_view(), name="account-verify"),
+    path("health", only(HealthView.as_view()), name="health"),
+    path("ready", only(ReadyView.as_view()), name="ready"),
+    path("otp", only(OtpView.as_view()), name="otp"),
+    path("otp/verify", only(OtpVerifyView.as_view()), name="otp-verify"),
+    path("otp/secure", only(OtpSecureView.as_view()), name="otp-secure"),
+    path("accounts", only(AccountListView.as_view()), name="accounts"),
+    path("accounts/<str:name>/otp", only(AccountOtpView.as_view()), name="account-otp"),
+    path(
+        "accounts/<str:name>/otp/verify",
+        only(AccountVerifyView.as_view()),
+        name="account-verify",
+    ),
 ]

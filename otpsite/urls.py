@@ -3,6 +3,8 @@
 from django.conf import settings
 from django.urls import include, path
 
+from otp.methods import answering_only_its_methods as only
+
 urlpatterns = [path("", include("otp.urls"))]
 
 if settings.ENABLE_DOCS:
@@ -13,9 +15,14 @@ if settings.ENABLE_DOCS:
         # Served as plain application/json, like every other response.
         renderer_classes = [OpenApiJsonRenderer2]
 
+    # Their other methods would be answered with Swagger's HTML template, OPTIONS with a crash.
     urlpatterns += [
-        path("openapi.json", OpenApiJsonView.as_view(), name="openapi-schema"),
-        path("docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="docs"),
+        path("openapi.json", only(OpenApiJsonView.as_view()), name="openapi-schema"),
+        path(
+            "docs",
+            only(SpectacularSwaggerView.as_view(url_name="openapi-schema")),
+            name="docs",
+        ),
     ]
 
 handler400 = "otp.error_views.bad_request"

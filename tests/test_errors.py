@@ -16,6 +16,15 @@ def test_unknown_paths_are_404_json(client, path):
     assert response.json() == {"error": "Not found"}
 
 
+@pytest.mark.parametrize("method", ["OPTIONS", "PUT", "DELETE", "TRACE", "BREW"])
+@pytest.mark.parametrize("path", ["/nowhere", "/otp/", "/docs"])
+def test_unknown_paths_are_404_json_whatever_the_method(client, method, path):
+    # A path's methods are judged only once the path is known (otp.methods).
+    response = client.generic(method, path)
+    assert response.status_code == status.HTTP_404_NOT_FOUND
+    assert response.json() == {"error": "Not found"}
+
+
 @pytest.mark.parametrize("host", ["otp.test.example", "localhost:8000", "127.0.0.1", "[::1]:80"])
 def test_configured_and_loopback_hosts_are_allowed(client, host):
     # pyproject's test env sets ALLOWED_HOSTS=otp.test.example; loopback is always allowed so the

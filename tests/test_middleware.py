@@ -5,6 +5,7 @@ import logging
 
 import pytest
 from django.conf import settings
+from rest_framework import status
 
 from otp.credentials import timestamp_signature
 from tests.conftest import FROZEN_AT
@@ -104,3 +105,19 @@ def test_every_response_is_nosniff(client, path):
 
 def test_health_may_be_cached_by_nobody_in_particular(client):
     assert "Cache-Control" not in client.get("/health")
+
+
+def test_a_host_not_allowed_is_logged_with_a_reason_not_the_name(client, log_output):
+    response = client.get("/health", HTTP_HOST="attacker.example", HTTP_X_REQUEST_ID="host-1")
+    assert response.status_code == status.HTTP_400_BAD_REQUEST
+    (line,) = [json.loads(line) for line in log_output.getvalue().splitlines()]
+    assert (line["logger"], line["request_id"]) == ("otp.access", "host-1")
+    assert line["reason"] == "host not allowed"
+    assert "attacker.example" not in log_output.getvalue()
+
+
+def test_an_allowed_request_has_no_reason(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/health")
+    (record,) = access_records(caplog)
+    assert not hasattr(record, "reason")

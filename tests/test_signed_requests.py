@@ -134,3 +134,13 @@ def test_keyid_command_prints_ids_and_no_key(api_key, capsys):
     assert key_id("second-key-0123456789") in out
     assert api_key not in out
     assert "second-key-0123456789" not in out
+
+
+def test_the_signature_covers_the_target_the_server_was_sent(client, api_key, frozen_clock):
+    # gunicorn (and this project's runserver) pass the request line's target as RAW_URI; Django's
+    # own path is already decoded: "/ot%70" arrives as "/otp".
+    as_sent = send(client, "GET", "/otp", signed(api_key, "GET", "/ot%70") | {"RAW_URI": "/ot%70"})
+    as_decoded = send(client, "GET", "/otp", signed(api_key, "GET", "/otp") | {"RAW_URI": "/ot%70"})
+    assert as_sent.status_code == status.HTTP_200_OK
+    assert as_decoded.status_code == status.HTTP_401_UNAUTHORIZED
+    assert as_decoded.json() == FAILURE
