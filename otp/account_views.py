@@ -5,20 +5,9 @@ from rest_framework.response import Response
 
 from otp.accounts import account_summaries
 from otp.authentication import ApiKeyAuthentication
-from otp.serializers import (
-    AccountListSerializer,
-    ErrorSerializer,
-    OtpSerializer,
-    VerifyRequestSerializer,
-)
-from otp.views import (
-    OTP_EXAMPLE,
-    UNRECORDED,
-    VERIFY_EXAMPLES,
-    VERIFY_RESPONSES,
-    ProtectedView,
-    unauthorized,
-)
+from otp.schema import ACCOUNT_NAME_PARAMETER, REFUSAL_HEADERS, protected_responses
+from otp.serializers import AccountListSerializer, VerifyRequestSerializer
+from otp.views import OTP_EXAMPLE, OTP_RESPONSE, VERIFY_EXAMPLES, VERIFY_RESPONSE, ProtectedView
 
 ACCOUNT_LIST_EXAMPLE = OpenApiExample(
     "Accounts",
@@ -35,18 +24,17 @@ ACCOUNT_LIST_EXAMPLE = OpenApiExample(
         ]
     },
 )
-NOT_FOUND = OpenApiResponse(
-    ErrorSerializer, description="No such account, or one this client may not see: one answer."
-)
-FORBIDDEN = OpenApiResponse(
-    ErrorSerializer, description="The client may see the account but not do this on it."
+ACCOUNT_LIST_RESPONSE = OpenApiResponse(
+    AccountListSerializer, description="The accounts this client may see, by name."
 )
 
 
 class AccountListView(ProtectedView):
     @extend_schema(
         summary="The accounts this client may use",
-        responses={200: AccountListSerializer, 401: unauthorized(ApiKeyAuthentication)},
+        description="Names and TOTP parameters of the accounts this client may see; no secrets.",
+        responses=protected_responses(ACCOUNT_LIST_RESPONSE, ApiKeyAuthentication, account=False),
+        parameters=REFUSAL_HEADERS,
         examples=[ACCOUNT_LIST_EXAMPLE],
     )
     def get(self, request):
@@ -57,13 +45,8 @@ class AccountOtpView(ProtectedView):
     @extend_schema(
         summary="Current code of one account",
         description="Like GET /otp, with the account's own algorithm, digits and period.",
-        responses={
-            200: OtpSerializer,
-            401: unauthorized(ApiKeyAuthentication),
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            503: UNRECORDED,
-        },
+        responses=protected_responses(OTP_RESPONSE, ApiKeyAuthentication),
+        parameters=[ACCOUNT_NAME_PARAMETER, *REFUSAL_HEADERS],
         examples=[OTP_EXAMPLE],
     )
     def get(self, request, name):
@@ -76,10 +59,14 @@ class AccountVerifyView(ProtectedView):
         description=(
             "Like POST /otp/verify, once per code and account. After VERIFY_FAILURE_LIMIT "
             "consecutive wrong codes the account answers 429 with Retry-After, doubling per "
-            "further wrong code up to 15 minutes; a valid code resets it."
+            "further wrong code up to 15 minutes; a valid code resets it. The whole body is at "
+            "most 1 KiB (else 413)."
         ),
         request=VerifyRequestSerializer,
-        responses={**VERIFY_RESPONSES, 403: FORBIDDEN, 404: NOT_FOUND},
+        responses=protected_responses(
+            VERIFY_RESPONSE, ApiKeyAuthentication, body=True, wrong_codes=True
+        ),
+        parameters=[ACCOUNT_NAME_PARAMETER, *REFUSAL_HEADERS],
         examples=VERIFY_EXAMPLES,
     )
     def post(self, request, name):

@@ -1,14 +1,28 @@
-"""How the authentication schemes appear in the OpenAPI document."""
+"""How the API appears in its OpenAPI document: who may call it and every answer it can give."""
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from django.conf import settings
+from drf_spectacular.extensions import (
+    OpenApiAuthenticationExtension,
+    OpenApiSerializerFieldExtension,
+)
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-API_KEY = "The service's API key."
-TIMESTAMP = "Unix seconds; must be within 30 s of server time, either way."
+from otp.otpauth import ACCOUNT_NAME
+from otp.serializers import ErrorSerializer
 
+# The longest name ACCOUNT_NAME matches: one character, then up to 63.
+ACCOUNT_NAME_MAX_LENGTH = 64
 
-def header(name: str, description: str) -> dict:
-    """An OpenAPI security scheme for one request header."""
-    return {"type": "apiKey", "in": "header", "name": name, "description": description}
+API_KEY_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": (
+        "Your API key: the service's API_KEY, or a client key printed by "
+        "`manage.py otp client create`. A client created with --require-signature must sign "
+        "its requests instead, so its key is refused here."
+    ),
+}
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
@@ -16,37 +30,182 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):
-        return header("X-API-Key", API_KEY)
+        return API_KEY_SCHEME
 
 
-class HmacSignatureScheme(OpenApiAuthenticationExtension):
+class TimestampSignatureScheme(OpenApiAuthenticationExtension):
+    """/otp/secure's v1 scheme: the ApiKey scheme, plus two headers that change with the time,
+    which that operation documents as its parameters (a person enters them per request)."""
+
     target_class = "otp.authentication.HmacSignatureAuthentication"
-    # Headers that go together are modelled as several schemes all required (AND).
-    name = ["SignedApiKey", "SignedTimestamp", "Signature"]
+    # Registers nothing of its own: ApiKeyScheme defines "ApiKey" (a second definition of the
+    # same name, from another class, would be a conflict).
+    name = []
+
+    def get_security_requirement(self, auto_schema):
+        return {ApiKeyScheme.name: []}
 
     def get_security_definition(self, auto_schema):
-        return [
-            header("X-API-Key", API_KEY),
-            header("X-Timestamp", TIMESTAMP),
-            header(
-                "X-Signature", "Lowercase hex HMAC-SHA256, key = API key, message = X-Timestamp."
-            ),
-        ]
+        return []
 
 
 class SignedRequestScheme(OpenApiAuthenticationExtension):
+    """v2 signed requests: listed only where they are the only way in (REQUIRE_SIGNED_REQUESTS).
+
+    Nobody can sign a request with a fresh nonce from a browser: next to the API key, an entry in
+    Swagger's Authorize dialog could only produce 401s (which count toward the address's
+    lockout). The API description tells scripts about v2.
+    """
+
     target_class = "otp.authentication.SignedRequestAuthentication"
-    name = ["KeyId", "V2Timestamp", "Nonce", "V2Signature"]
+
+    @property
+    def name(self) -> list[str]:
+        return ["SignedRequest"] if settings.REQUIRE_SIGNED_REQUESTS else []
+
+    def get_security_requirement(self, auto_schema):
+        return [{name: []} for name in self.name]
 
     def get_security_definition(self, auto_schema):
         return [
-            header("X-Key-Id", "First 16 hex of SHA-256 of the API key (`manage.py otp keyid`)."),
-            header("X-Timestamp", TIMESTAMP),
-            header("X-Nonce", "16 to 64 characters of A-Z a-z 0-9 _ -; each is accepted once."),
-            header(
-                "X-Signature",
-                "Lowercase hex HMAC-SHA256 keyed with the API key over the lines "
-                "OTP-HMAC-SHA256, timestamp, nonce, METHOD, path?query, hex SHA-256 of the "
-                "body, joined by newlines.",
-            ),
+            {
+                "type": "apiKey",
+                "in": "header",
+                "name": "X-Key-Id",
+                "description": (
+                    "Signed requests only: X-Key-Id (`manage.py otp keyid`), X-Timestamp, "
+                    "X-Nonce and X-Signature over the whole request, as the README describes. "
+                    "They cannot be made from this page."
+                ),
+            }
+            for _ in self.name
         ]
+
+
+class CodeFieldScheme(OpenApiSerializerFieldExtension):
+    """A code is any string; its only bound is the body's size limit."""
+
+    target_class = "otp.serializers.CodeField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        # The longest string a body within the limit can carry, as {"otp":"..."} in ASCII.
+        longest = settings.DATA_UPLOAD_MAX_MEMORY_SIZE - len('{"otp":""}')
+        return {"type": "string", "maxLength": longest}
+
+
+ACCOUNT_NAME_PARAMETER = OpenApiParameter(
+    "name",
+    {
+        "type": "string",
+        # Anchored, this reads in JSON Schema's regex dialect (ECMA-262) as fullmatch does here.
+        "pattern": f"^{ACCOUNT_NAME.pattern}$",
+        "minLength": 1,
+        "maxLength": ACCOUNT_NAME_MAX_LENGTH,
+    },
+    OpenApiParameter.PATH,
+    description="The account's name, as `manage.py otp account list` shows it.",
+)
+
+TIMESTAMP_SIGNATURE_PARAMETERS = [
+    OpenApiParameter(
+        "X-Timestamp",
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        description="Unix time in seconds, within 30 s of the server's clock: `date +%s`.",
+    ),
+    OpenApiParameter(
+        "X-Signature",
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        description=(
+            "Lowercase hex HMAC-SHA256 of the X-Timestamp value, keyed with your API key: "
+            '`printf %s "$TS" | openssl dgst -sha256 -hmac "$API_KEY"`.'
+        ),
+    ),
+]
+
+# The headers DRF sets on refusals: which scheme to use, and how long to wait.
+REFUSAL_HEADERS = [
+    OpenApiParameter(
+        "WWW-Authenticate",
+        str,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=[401],
+        description="The scheme to authenticate with.",
+    ),
+    OpenApiParameter(
+        "Retry-After",
+        int,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=[429],
+        description="Seconds to wait before trying again.",
+    ),
+]
+
+
+def error(description: str, message: str = "") -> OpenApiResponse:
+    """An error answer: {"error": message}, with the message as its example when one is fixed."""
+    examples = [OpenApiExample("Error", {"error": message})] if message else []
+    return OpenApiResponse(ErrorSerializer, description=description, examples=examples)
+
+
+UNAVAILABLE = error(
+    "The database or the cache cannot be reached, or the audit record cannot be written: "
+    "nothing is handed out or accepted that is not on the record.",
+    "Service unavailable",
+)
+
+
+def protected_responses(
+    ok, authentication, *, account: bool = True, body: bool = False, wrong_codes: bool = False
+) -> dict:
+    """Every answer of a protected operation: `ok` as 200, then each refusal.
+
+    `authentication` is the view's first authentication class (its message is the 401's);
+    `account` if the operation acts on one account, `body` if it reads a JSON body,
+    `wrong_codes` if it counts wrong codes per account.
+    """
+    locked_out = (
+        "Too many failed authentications from this address (AUTH_FAILURE_LIMIT within "
+        "AUTH_FAILURE_WINDOW): every request from it is refused for Retry-After seconds, "
+        "whatever its credentials."
+    )
+    if wrong_codes:
+        locked_out += (
+            " Or VERIFY_FAILURE_LIMIT consecutive wrong codes for the account: wait Retry-After "
+            "seconds (30, doubling per further wrong code up to 15 minutes)."
+        )
+    responses = {
+        200: ok,
+        401: error(
+            "Credentials missing or wrong: one message, whatever failed.",
+            authentication.failure_message,
+        ),
+        413: error(
+            "The request body is larger than 1 KiB (for a signed request, whose body is read "
+            "to check its signature, on any method).",
+            "Request body too large",
+        ),
+        429: error(locked_out),
+        503: UNAVAILABLE,
+    }
+    if account:
+        responses[403] = error(
+            "This client may see the account but not do this on it.",
+            "This client may not do that on this account",
+        )
+        responses[404] = error(
+            "No such account, or one this client may not see: one answer for both.",
+            "Account not found",
+        )
+    if body:
+        responses[400] = error(
+            "The body is not a JSON object with a string `otp` (a duplicate key included)."
+        )
+        responses[408] = error("The announced body did not arrive in time.")
+        responses[415] = error("The body is not sent as application/json.")
+    return dict(sorted(responses.items()))

@@ -25,7 +25,12 @@ class CodeField(serializers.CharField):
 
 
 class VerifyRequestSerializer(serializers.Serializer):
-    otp = CodeField(help_text="The code to check: the account's number of ASCII digits.")
+    otp = CodeField(
+        help_text=(
+            "The code to check: the account's number of ASCII digits. Any other string is "
+            "simply not valid; the body as a whole is at most 1 KiB (else 413)."
+        )
+    )
 
 
 # The views build these bodies as plain dicts (the hot path skips serializer overhead); these
