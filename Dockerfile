@@ -53,7 +53,8 @@ COPY otp/ otp/
 # DATABASE_URL pointing at PostgreSQL it stays empty. gunicorn's master applies migrations at
 # start, before it binds.
 ENV DATA_DIR=/data
-RUN mkdir /data && chown 10001:10001 /data
+# 0700: a fresh named volume takes this mode, and the database files in it are made 0600.
+RUN install -d -m 0700 -o 10001 -g 10001 /data
 VOLUME ["/data"]
 
 USER 10001:10001

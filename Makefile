@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 
 .PHONY: run dev test lint container-test bench clean
 
+# The .env below is made only for a project that reads it: with ENV_FILE given (another file, or
+# empty for none) nothing is written into the work tree.
+DOTENV := $(if $(filter undefined,$(origin ENV_FILE)),.env)
+
 # The venv is rebuilt when the requirements change; each stamp records one install.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,22 +31,37 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	@chmod 600 .env
 	@echo "Created .env with a fresh random API_KEY, OTP_SECRET and OTP_ENCRYPTION_KEYS (see .env.example for the rest)."
 
-run: $(VENV)/.run-installed .env
+run: $(VENV)/.run-installed $(DOTENV)
 	exec $(BIN)/gunicorn -c otpsite/gunicorn.conf.py
 
-# gunicorn migrates in its master before binding (gunicorn.conf.py); runserver does not.
-dev: $(VENV)/.run-installed .env
+# gunicorn migrates in its master before binding (gunicorn.conf.py); runserver does not. With no
+# address given, runserver binds HOST:PORT like gunicorn (otp/management/commands/runserver.py).
+dev: $(VENV)/.run-installed $(DOTENV)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py createcachetable
 	ENABLE_DOCS=true exec $(BIN)/python manage.py runserver
 
+# ruff keeps its cache in .venv (pyproject.toml), as pytest does.
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile container/python-standin.Containerfile
 
-test: lint
-	$(BIN)/pytest
+# Leaves the work tree as it found it: test data goes to temporary folders and caches to .venv,
+# Python writes no bytecode here, and git status before and after must agree. PYTEST_ARGS
+# narrows the pytest run (e.g. PYTEST_ARGS=tests/test_totp.py).
+test: $(VENV)/.dev-installed
+	@tree=$$(mktemp -d) && trap 'rm -rf "$$tree"' EXIT; \
+	git status --porcelain --ignored >"$$tree/before" 2>/dev/null; \
+	$(MAKE) --no-print-directory lint && PYTHONDONTWRITEBYTECODE=1 $(BIN)/pytest $(PYTEST_ARGS); \
+	status=$$?; \
+	git status --porcelain --ignored >"$$tree/after" 2>/dev/null; \
+	if ! diff "$$tree/before" "$$tree/after" >"$$tree/changes"; then \
+		echo "make test changed the work tree (git status --porcelain --ignored; > is new):"; \
+		cat "$$tree/changes"; \
+		status=1; \
+	fi; \
+	exit $$status
 
 container-test:
 	bash container/test.sh
@@ -51,4 +70,4 @@ bench: $(VENV)/.dev-installed
 	bash bench/run.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache var/test

@@ -202,6 +202,13 @@ ready_with_migrated_sqlite_on_the_volume() {
         pod exec "$CONTAINER" test -s /data/otp.sqlite3
 }
 
+data_is_private_to_the_service() {
+    # /data 0700, the database and its -wal and -shm 0600, every one the service user's.
+    local modes
+    modes=$(pod exec "$CONTAINER" find /data -printf '%m %U %y\n') || return 1
+    [[ -n $modes ]] && ! grep -Evx "(700 $APP_UID d|600 $APP_UID f)" <<<"$modes"
+}
+
 otp_with_key_is_a_six_digit_code() {
     local status
     # The key goes to curl from a file, so it is never on a command line.
@@ -312,6 +319,7 @@ fi
 check "GET /health is 200 {\"status\": \"ok\"}" health_is_ok
 check "GET /ready is 200: migrated SQLite on the /data volume" ready_with_migrated_sqlite_on_the_volume
 check "GET /otp with the key is 200 with a 6-digit code" otp_with_key_is_a_six_digit_code
+check "/data is 0700 and every file in it 0600" data_is_private_to_the_service
 check "GET /otp without or with a wrong key is 401" otp_without_or_with_a_wrong_key_is_401
 check "runs as UID $APP_UID (USER, exec, PID 1), not root" runs_as_the_fixed_non_root_uid
 check "HEALTHCHECK passes (podman healthcheck run)" healthcheck_passes

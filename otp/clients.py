@@ -150,12 +150,13 @@ def client_rows(now: int) -> list[dict]:
         rows.append(
             {
                 "name": client.name,
-                "accounts": "*" if client.all_accounts else ",".join(client.accounts),
-                "actions": ",".join(
+                # Lists: `client list --format json` keeps them lists, table and CSV join them.
+                "accounts": ["*"] if client.all_accounts else list(client.accounts),
+                "actions": [
                     action
                     for action, allowed in ((ISSUE, client.may_issue), (VERIFY, client.may_verify))
                     if allowed
-                ),
+                ],
                 "requires_signature": client.requires_signature,
                 "key_ids": live if client.revoked_at is None else [],
                 "created_at": client.created_at,

@@ -12,8 +12,12 @@ RESERVED_NAMES = frozenset({"default"})  # "default" is OTP_SECRET's account
 # A QR code holds under 3 KB and real otpauth URIs are a few hundred characters; the cap keeps an
 # import file's junk line from costing real work.
 MAX_INPUT_CHARS = 2048
-# The Key Uri Format's parameters; any other (image, counter on a totp URI, ...) is ignored.
+# The Key Uri Format's parameters; any other (image, counter on a totp URI, ...) is ignored,
+# except one that makes other codes from the same secret: those would never match.
 _KNOWN_PARAMETERS = ("secret", "issuer", "algorithm", "digits", "period")
+# encoder=steam (Aegis, andOTP, FreeOTP+) asks for Steam Guard's five characters, not digits.
+_CODE_CHANGING_PARAMETERS = ("encoder",)
+_NOT_RFC_6238 = ", not RFC 6238 digits: not supported (the codes served would never match)"
 _URI_START = re.compile(r"otpauth:|[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 # A value short and plain enough to quote back: never a whole secret (16+ characters) nor a newline.
 _QUOTABLE = re.compile(r"[A-Za-z0-9-]{1,8}")
@@ -58,6 +62,8 @@ def parse_uri(uri: str) -> AccountSpec:
     kind = parts.netloc.lower()
     if kind == "hotp":
         raise InvalidAccount("HOTP (counter-based) URIs are not supported; only otpauth://totp/")
+    if kind == "steam":
+        raise InvalidAccount(f"otpauth://steam/ URIs are for Steam Guard codes{_NOT_RFC_6238}")
     if kind != "totp":
         raise InvalidAccount(_MALFORMED)
     label_issuer, label = _split_label(parts.path)
@@ -167,6 +173,9 @@ def _query(query: str) -> dict[str, str]:
         raise InvalidAccount("the URI's parameters are not valid UTF-8 percent-encoding") from None
     found: dict[str, str] = {}
     for key, value in pairs:
+        if key.lower() in _CODE_CHANGING_PARAMETERS:
+            wanted = "Steam Guard codes" if value.lower() == "steam" else "other codes"
+            raise InvalidAccount(f"the URI's {key} parameter asks for {wanted}{_NOT_RFC_6238}")
         if key not in _KNOWN_PARAMETERS:
             continue
         if key in found:

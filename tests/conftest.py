@@ -2,6 +2,7 @@
 
 import io
 import logging
+import os
 
 import pytest
 from django.conf import settings
@@ -12,6 +13,16 @@ from otp import clock
 
 # 2023-11-14T22:13:20Z, 20 seconds into its 30-second window.
 FROZEN_AT = 1_700_000_000
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _children_data_dir(tmp_path_factory):
+    """A temporary DATA_DIR for every server and manage.py a test starts without naming one, so
+    that nothing is written into the work tree and concurrent runs share no database."""
+    previous = os.environ["DATA_DIR"]
+    os.environ["DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    os.environ["DATA_DIR"] = previous
 
 
 @pytest.fixture(autouse=True)

@@ -125,6 +125,7 @@ def test_added_secret_is_in_no_output_log_line_or_audit_row(
         (f"otpauth://totp/x?secret={SECRET}&algorithm=MD5", "unsupported algorithm"),
         (f"otpauth://totp/x?secret={SECRET}&digits=7", "digits must be 6 or 8"),
         (f"otpauth://hotp/x?secret={SECRET}&counter=1", "HOTP"),
+        (f"otpauth://totp/x?secret={SECRET}&encoder=steam", "asks for Steam Guard codes"),
         (SECRET[:-2] + "18", "not valid base32"),
         (SECRET[:12], "at least 80"),
         ("", "standard input is empty"),
@@ -378,6 +379,10 @@ def test_command_line_add_reads_the_pipe_and_prints_no_secret(data_dir):
     [
         (f"otpauth://totp/x?secret={SECRET}&algorithm=MD5", "CommandError: unsupported algorithm"),
         (f"otpauth://hotp/x?secret={SECRET}", "CommandError: HOTP (counter-based) URIs"),
+        (
+            f"otpauth://totp/Steam:gabe?secret={SECRET}&issuer=Steam&encoder=steam",
+            "CommandError: the URI's encoder parameter asks for Steam Guard codes, not RFC 6238",
+        ),
         ("", "CommandError: standard input is empty"),
     ],
 )

@@ -163,18 +163,20 @@ def test_create_without_an_encryption_key_refuses_and_creates_nothing(settings):
 
 def test_list_shows_clients_but_never_a_key_or_its_hash(frozen_clock):
     add_account("github-bot")
-    api_key, kid = create("ci", "--account", "github-bot", "--issue")
+    add_account("gitlab-bot")
+    api_key, kid = create("ci", "--account", "github-bot", "--account", "gitlab-bot", "--issue")
     table, _ = run("client", "list")
     json_lines, _ = run("client", "list", "--format", "json")
     csv_text, _ = run("client", "list", "--format", "csv")
     assert table.splitlines() == [
-        "NAME  ACCOUNTS    ACTIONS  SIGNED ONLY  KEY IDS           CREATED               REVOKED",
-        f"ci    github-bot  issue    no           {kid}  2023-11-14T22:13:20Z  -",
+        "NAME  ACCOUNTS               ACTIONS  SIGNED ONLY  KEY IDS           CREATED"
+        "               REVOKED",
+        f"ci    github-bot,gitlab-bot  issue    no           {kid}  2023-11-14T22:13:20Z  -",
     ]
     assert json.loads(json_lines) == {
         "name": "ci",
-        "accounts": "github-bot",
-        "actions": "issue",
+        "accounts": ["github-bot", "gitlab-bot"],
+        "actions": ["issue"],
         "requires_signature": False,
         "key_ids": [kid],
         "created_at": "2023-11-14T22:13:20Z",
@@ -188,6 +190,16 @@ def test_list_shows_clients_but_never_a_key_or_its_hash(frozen_clock):
         assert api_key not in output
         assert key_hash not in output
         assert api_key[4:20] not in output
+
+
+def test_list_as_json_gives_accounts_and_actions_as_lists(frozen_clock):
+    create("everything", "--all-accounts", "--issue", "--verify")
+    json_lines, _ = run("client", "list", "--format", "json")
+    row = json.loads(json_lines)
+    assert row["accounts"] == ["*"]  # every account, those added later too
+    assert row["actions"] == ["issue", "verify"]
+    table, _ = run("client", "list")
+    assert table.splitlines()[1].split()[1:3] == ["*", "issue,verify"]
 
 
 # --- client revoke ---------------------------------------------------------------------------

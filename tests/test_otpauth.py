@@ -137,7 +137,14 @@ def test_a_uri_of_exactly_the_limit_is_accepted():
         (f"otpauth:totp/alice?secret={SECRET}", "the URI is malformed"),
         (f"otpauth:///alice?secret={SECRET}", "the URI is malformed"),
         (f"otpauth://totp:80/alice?secret={SECRET}", "the URI is malformed"),
-        (f"otpauth://steam/alice?secret={SECRET}", "the URI is malformed"),
+        (f"otpauth://steam/alice?secret={SECRET}", "otpauth://steam/ URIs are for Steam Guard"),
+        # Steam Guard codes are five letters from the same secret: served as digits, never a match.
+        (
+            uri(f"secret={SECRET}&encoder=steam"),
+            "the URI's encoder parameter asks for Steam Guard codes, not RFC 6238 digits",
+        ),
+        (uri(f"encoder=Steam&secret={SECRET}&digits=5"), "asks for Steam Guard codes"),
+        (uri(f"secret={SECRET}&encoder="), "encoder parameter asks for other codes, not RFC 6238"),
         (f"https://totp/alice?secret={SECRET}", "scheme must be otpauth"),
         (f"otpauth://hotp/alice?secret={SECRET}&counter=0", "HOTP (counter-based) URIs"),
         (uri(f"secret={SECRET}&algorithm=MD5"), "unsupported algorithm (got MD5); use SHA1,"),

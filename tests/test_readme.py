@@ -1,12 +1,13 @@
 """The README's client examples and its QR-code walk-through work as printed, against the real
-server."""
+server: its shell commands run in a folder laid out like the project (the venv, manage.py and a
+.env), as someone following it runs them, with nothing activated."""
 
 import base64
+import hashlib
 import json
 import os
 import re
 import secrets
-import shlex
 import shutil
 import subprocess
 import sys
@@ -23,8 +24,8 @@ from otp import totp
 from tests.servers import ROOT, Server, start_gunicorn
 
 API_KEY = os.environ["API_KEY"]
-BLOCKS = re.findall(r"```(sh|python)\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-MANAGE = f"{shlex.quote(sys.executable)} {shlex.quote(str(ROOT / 'manage.py'))}"
+README = (ROOT / "README.md").read_text()
+BLOCKS = re.findall(r"```(sh|python)\n(.*?)```", README, re.S)
 # Stands in for the bot's secret store: `gh secret set NAME` writes what it reads to the file NAME.
 FAKE_GH = 'gh() { [ "$1 $2" = "secret set" ] && cat > "$3"; }\n'
 CLIENT_KEY = re.compile(r"otp_[A-Za-z0-9_-]{43}")
@@ -37,6 +38,21 @@ def examples(marker):
     return found
 
 
+def project_folder(folder: Path) -> Path:
+    """`folder` laid out as the project is after `make run`: .venv, manage.py and a .env."""
+    folder.mkdir(exist_ok=True)
+    (folder / ".venv").symlink_to(ROOT / ".venv")
+    (folder / "manage.py").symlink_to(ROOT / "manage.py")
+    # API_KEYS after API_KEY: a `grep ^API_KEY` would take both lines.
+    (folder / ".env").write_text(f"API_KEY={API_KEY}\nAPI_KEYS=another-key-0123456789abcdef\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    return project_folder(tmp_path_factory.mktemp("project"))
+
+
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory):
     server = start_gunicorn(tmp_path_factory.mktemp("readme"))
@@ -44,16 +60,12 @@ def base_url(tmp_path_factory):
     server.stop()
 
 
-def run(lang, code, base_url, env=None, cwd=None):
-    """Run a README block pointed at the test server and its key, `python` being the project's
-    interpreter; its stdout."""
-    code = (
-        code.replace("http://localhost:8000", base_url)
-        .replace('API_KEY = "..."', f'API_KEY = "{API_KEY}"')
-        .replace('"..."', f'"{API_KEY}"')
-        .replace("API_KEY=...", f"API_KEY={API_KEY}")
-        .replace("python manage.py", MANAGE)
-    )
+def run(lang, code, base_url, cwd, env=None):
+    """Run a README block in the project folder `cwd`, pointed at the test server (the port is
+    the only change; a Python example gets the key for its "..."); its stdout."""
+    code = code.replace("http://localhost:8000", base_url)
+    if lang == "python":
+        code = code.replace('"..."', f'"{API_KEY}"')
     command = ["bash", "-c", code] if lang == "sh" else [sys.executable, "-c", code]
     result = subprocess.run(
         command, capture_output=True, text=True, timeout=60, check=False, env=env, cwd=cwd
@@ -62,24 +74,36 @@ def run(lang, code, base_url, env=None, cwd=None):
     return result.stdout
 
 
-def test_python_v2_example_gets_a_code_and_a_verdict(base_url):
+def test_the_first_curl_works_as_printed(base_url, project):
+    (command,) = re.findall(r"`(curl -H \"X-API-Key: \$\(grep [^`]*)`", README)
+    out = run("sh", command.replace("localhost:8000", base_url), base_url, project)
+    assert re.fullmatch(r"\d{6}", json.loads(out)["otp"])
+
+
+def test_no_shell_example_needs_an_activated_venv():
+    # A fresh shell has no `python` of the project's (Debian has none at all): the venv's is named.
+    for _, code in BLOCKS:
+        assert not re.search(r"(?<!\.venv/bin/)python manage\.py", code), code
+
+
+def test_python_v2_example_gets_a_code_and_a_verdict(base_url, project):
     ((lang, code),) = examples("def v2_headers")
-    code_line, verdict = run(lang, code, base_url).split()
+    code_line, verdict = run(lang, code, base_url, project).split()
     assert re.fullmatch(r"\d{6}", code_line)
     assert verdict in {"True", "False"}
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
-def test_bash_openssl_v2_example_gets_a_code_and_a_verdict(base_url):
+def test_bash_openssl_v2_example_gets_a_code_and_a_verdict(base_url, project):
     ((lang, code),) = examples("v2_curl()")
-    out = run(lang, code, base_url)
+    out = run(lang, code, base_url, project)
     assert re.search(r'"otp":"\d{6}"', out)
     assert re.search(r'"valid":(true|false)', out)
 
 
-def test_curl_examples_answer(base_url):
+def test_curl_examples_answer(base_url, project):
     ((lang, code),) = examples("openssl dgst -sha256 -hmac \"$API_KEY\" | sed 's/^.* //')\ncurl")
-    out = run(lang, code, base_url)
+    out = run(lang, code, base_url, project)
     assert out.count('"otp":') == 2  # /otp and /otp/secure
     assert '"valid":' in out
 
@@ -111,7 +135,7 @@ class Operator:
         ((lang, code),) = examples(marker)
         if lang == "sh":
             code = FAKE_GH + code
-        return run(lang, code, self.base_url, {**self.env, **env}, self.folder)
+        return run(lang, code, self.base_url, self.folder, {**self.env, **env})
 
     def env_with(self, bot_key: str) -> dict:
         """The bot's environment: its key from the secret store."""
@@ -139,8 +163,7 @@ def operator(tmp_path):
     operator's commands share."""
     encryption_key = base64.b64encode(secrets.token_bytes(32)).decode()
     server = start_gunicorn(tmp_path, OTP_ENCRYPTION_KEYS=encryption_key)
-    folder = tmp_path / "operator"
-    folder.mkdir()
+    folder = project_folder(tmp_path / "operator")
     env = {
         **os.environ,
         "ENV_FILE": "",
@@ -169,15 +192,22 @@ def test_walkthrough_takes_a_qr_code_to_a_bot_with_a_key_of_its_own(operator):
     assert_current_code(operator.step("$BASE/accounts/github-bot/otp"), secret)
 
     # The bot's key goes into its secret store, and nowhere else.
-    assert operator.step("client create github-ci --account github-bot --issue --quiet") == ""
+    assert operator.step("> github-ci.key)") == ""
     bot_key = operator.stored("OTP_API_KEY")
     assert CLIENT_KEY.fullmatch(bot_key)
+    assert not (operator.folder / "github-ci.key").exists()
 
     assert_current_code(operator.step('-H "X-API-Key: $OTP_API_KEY"', OTP_API_KEY=bot_key), secret)
 
     before = int(time.time())
     ((lang, code),) = examples("def github_code")
-    out = run(lang, code + "\nprint(github_code())", operator.base_url, operator.env_with(bot_key))
+    out = run(
+        lang,
+        code + "\nprint(github_code())",
+        operator.base_url,
+        operator.folder,
+        operator.env_with(bot_key),
+    )
     after = int(time.time())
     assert out.strip() in {totp.code_at(secret, at) for at in range(before, after + 1)}
 
@@ -209,10 +239,10 @@ def test_walkthrough_takes_a_qr_code_to_a_bot_with_a_key_of_its_own(operator):
 def test_walkthrough_moves_the_bot_to_signed_requests_and_ends_the_old_key(operator):
     secret = operator.scan_qr_code()
     operator.step("otp account add github-bot < github.uri")
-    operator.step("client create github-ci --account github-bot --issue --quiet")
+    operator.step("> github-ci.key)")
     old_key = operator.stored("OTP_API_KEY")
 
-    assert operator.step("--require-signature --quiet") == ""
+    assert operator.step("> github-ci-signed.key)") == ""
     signing_key = operator.stored("OTP_API_KEY")
     assert CLIENT_KEY.fullmatch(signing_key)
     assert signing_key != old_key
@@ -232,7 +262,9 @@ def test_walkthrough_moves_the_bot_to_signed_requests_and_ends_the_old_key(opera
             print(response.read().decode())
         """
     )
-    out = run(lang, helper + request, operator.base_url, operator.env_with(signing_key))
+    out = run(
+        lang, helper + request, operator.base_url, operator.folder, operator.env_with(signing_key)
+    )
     assert_current_code(out, secret)
     # Sent as X-API-Key, the signing client's key is refused.
     assert operator.get("/accounts/github-bot/otp", signing_key)[0] == status.HTTP_401_UNAUTHORIZED
@@ -240,3 +272,46 @@ def test_walkthrough_moves_the_bot_to_signed_requests_and_ends_the_old_key(opera
     assert operator.get("/accounts/github-bot/otp", old_key)[0] == status.HTTP_200_OK
     operator.step("otp client revoke github-ci")
     assert operator.get("/accounts/github-bot/otp", old_key)[0] == status.HTTP_401_UNAUTHORIZED
+
+
+# A key is shown once: a step whose secret store fails must leave it where the operator can
+# still take it (today's `KEY=$(...) && ... | gh ...` kept it only in a shell variable).
+BROKEN_GH = "gh() { echo 'gh: not logged in' >&2; return 1; }\n"
+
+
+@pytest.mark.parametrize(
+    ("client", "key_file"),
+    [("github-ci", "github-ci.key"), ("github-ci-signed", "github-ci-signed.key")],
+)
+def test_a_step_whose_secret_store_fails_keeps_the_key_in_a_private_file(
+    operator, client, key_file
+):
+    operator.scan_qr_code()
+    operator.step("otp account add github-bot < github.uri")
+    ((_, code),) = examples(f"> {key_file})")
+    result = subprocess.run(
+        ["bash", "-c", BROKEN_GH + code],
+        cwd=operator.folder,
+        env=operator.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0  # the step says it failed
+    kept = operator.folder / key_file
+    assert kept.stat().st_mode & 0o777 == 0o600
+    key = kept.read_text().strip()
+    assert CLIENT_KEY.fullmatch(key)
+    # It is the client's live key.
+    listed = subprocess.run(
+        [".venv/bin/python", "manage.py", "otp", "client", "list", "--format", "json"],
+        cwd=operator.folder,
+        env=operator.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    (row,) = [row for row in map(json.loads, listed.splitlines()) if row["name"] == client]
+    assert row["key_ids"] == [hashlib.sha256(key.encode()).hexdigest()[:16]]

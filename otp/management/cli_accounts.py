@@ -27,7 +27,9 @@ is asked for without being echoed; otherwise pipe it in, e.g.
 
 def add_parsers(commands) -> None:
     account = commands.add_parser("account", help="add, import, list or remove TOTP accounts")
-    actions = account.add_subparsers(dest="account_command", required=True)
+    actions = account.add_subparsers(
+        dest="account_command", required=True, metavar="ACTION", help="what to do (each has --help)"
+    )
 
     add = actions.add_parser(
         "add",
@@ -60,7 +62,7 @@ def add_parsers(commands) -> None:
     show.set_defaults(run=list_accounts)
 
     remove = actions.add_parser("remove", help="remove an account, and every client's grant of it")
-    remove.add_argument("name")
+    remove.add_argument("name", help='the account to remove ("default" cannot be)')
     remove.set_defaults(run=remove_account)
 
 

@@ -18,6 +18,10 @@ COLUMNS = {
     "revoked_at": "REVOKED",
 }
 DEFAULT_GRACE_SECONDS = 3600
+_NAME_HELP = (
+    "the client's name, as the audit trail shows it (a bot or job, e.g. github-ci; "
+    '"operator" is reserved)'
+)
 _QUIET_HELP = (
     "print the API key alone on one line, for a script to capture (client list shows its key id)"
 )
@@ -29,7 +33,9 @@ signatures. For a script: KEY=$(manage.py otp client create ci --all-accounts --
 
 def add_parsers(commands) -> None:
     client = commands.add_parser("client", help="create, list, revoke or rotate API clients")
-    actions = client.add_subparsers(dest="client_command", required=True)
+    actions = client.add_subparsers(
+        dest="client_command", required=True, metavar="ACTION", help="what to do (each has --help)"
+    )
 
     create = actions.add_parser(
         "create",
@@ -37,7 +43,7 @@ def add_parsers(commands) -> None:
         description=_CREATE_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    create.add_argument("name")
+    create.add_argument("name", help=_NAME_HELP)
     scope = create.add_mutually_exclusive_group(required=True)
     scope.add_argument(
         "--account",
@@ -64,7 +70,7 @@ def add_parsers(commands) -> None:
     show.set_defaults(run=list_clients)
 
     revoke = actions.add_parser("revoke", help="refuse every key of a client from now on")
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="the client whose keys are refused")
     revoke.set_defaults(run=revoke_client)
 
     rotate = actions.add_parser(
@@ -75,7 +81,7 @@ def add_parsers(commands) -> None:
             f"for --grace seconds ({DEFAULT_GRACE_SECONDS} unless given; 0 ends them now)."
         ),
     )
-    rotate.add_argument("name")
+    rotate.add_argument("name", help="the client that gets a new key")
     rotate.add_argument(
         "--grace",
         type=int,
