@@ -1,5 +1,7 @@
 """Handing out and checking codes, each on the record before the caller hears the answer."""
 
+import threading
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,10 +32,20 @@ class Verification:
     retry_after: int = 0  # seconds, when throttled
 
 
+# Verifications of one account take turns on its counter's row lock in the database. Within a
+# worker process (whose gevent workers serve many requests at once) they take turns here first:
+# otherwise every one of them holds a pooled connection while it queues on that lock, and the
+# database's queue for it grows with the worker's connections (docs/PERFORMANCE.md).
+_turns: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
+_turns_guard = threading.Lock()
+
+
 def verify(account: TotpAccount, code: str, actor: Actor, at: int) -> Verification:
     """Check `code` once: the failure count, the one-time-use mark and the audit record change
     together in one transaction, or not at all."""
-    with transaction.atomic():
+    with _turns_guard:
+        turn = _turns[account.name]
+    with turn, transaction.atomic():
         counter = (
             verify_throttle.lock_counter(account.name) if settings.VERIFY_FAILURE_LIMIT else None
         )
