@@ -15,8 +15,7 @@ monkey.patch_all()
 
 from otpsite.gunicorn_common import *  # noqa: E402, F403
 
-# gunicorn's gevent worker, closing each client connection's database connections at its end.
-worker_class = "otpsite.gunicorn_worker.ClosingGeventWorker"
+worker_class = "gevent"
 # Connections (greenlets) per worker; PostgreSQL connections are bounded separately, by the pool
 # (DATABASE_POOL_SIZE).
 worker_connections = 1000

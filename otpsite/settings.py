@@ -92,9 +92,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 5,
     }
-    # Kept across the requests of a client connection (one greenlet: otpsite/gunicorn_worker.py
-    # closes it at the end); opening one per request cost two thirds of the requests per second.
-    DATABASES["default"]["CONN_MAX_AGE"] = 300
+    # Django's backend, whose connections go back to a per-process list after each request
+    # (otpsite/sqlite/base.py): a client connection per request must not mean a new SQLite one.
+    DATABASES["default"]["ENGINE"] = "otpsite.sqlite"
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:
     from otpsite.postgres.deadline import DeadlineConnection
 

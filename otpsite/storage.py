@@ -4,6 +4,7 @@ import django
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections
 
+from otpsite.sqlite.base import close_idle
 from otpsite.startup import exit_on_configuration_error
 
 # Any fixed number: the PostgreSQL advisory lock instances starting together queue on.
@@ -50,7 +51,8 @@ def prepare_storage() -> None:
         ) from None
     finally:
         connections.close_all()
-        # A pool opened here would hand the master's connections to every forked worker.
+        # Pooled or idle connections kept here would be handed to every forked worker.
         for each in connections.all(initialized_only=True):
             if getattr(each, "pool", None):
                 each.close_pool()
+        close_idle()

@@ -63,6 +63,7 @@ BAD_SETTINGS = [
     ),
     ("VERIFY_FAILURE_LIMIT", "-1", "VERIFY_FAILURE_LIMIT must be between 0 and"),
     ("AUDIT_RETENTION_DAYS", "-3", "AUDIT_RETENTION_DAYS must be between 1 and"),
+    ("DATABASE_POOL_SIZE", "101", "DATABASE_POOL_SIZE must be between 1 and 100"),
 ]
 
 
