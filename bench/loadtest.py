@@ -2,7 +2,9 @@
 
 Settings come from the environment (all optional):
   BENCH_SCENARIOS       what to load (default "otp"): otp = GET /otp with X-API-Key (the bare
-                        floor is measured with it); account = GET /accounts/<name>/otp of an
+                        floor is measured with it); otp-fresh = the same on a new connection
+                        per request (Connection: close), as a bot running curl per code does;
+                        account = GET /accounts/<name>/otp of an
                         account stored (sealed) in the database, by a client with a key of its
                         own granted only that account and only issuing, both created once the
                         server is up (BENCH_ACCOUNT_SETUP); verify = POST /otp/verify with
@@ -77,7 +79,7 @@ APPS = {
     "bare": "bench.bare_app:application",
     "ablated": "bench.ablation_app:application",  # BENCH_ABLATE, see there
 }
-SCENARIOS = ("otp", "account", "verify", "v2")
+SCENARIOS = ("otp", "otp-fresh", "account", "verify", "v2")
 BACKENDS = ("sqlite", "postgres-redis")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Variables of the caller's shell that would change what is measured; the run sets its own.
@@ -518,7 +520,7 @@ def wrk(server: Server, scenario: str, connections: int, seconds: int, scratch: 
         "-s", str(ROOT / "bench" / "report.lua"), f"http://127.0.0.1:{server.port}/otp",
     ]  # fmt: skip
     env = {**os.environ, "BENCH_SCENARIO": scenario, "BENCH_THREADS": str(threads)}
-    if scenario in ("otp", "verify"):
+    if scenario in ("otp", "otp-fresh", "verify"):
         env["BENCH_API_KEY"] = server.api_key
     if scenario == "account":
         env["BENCH_API_KEY"] = server.client_key

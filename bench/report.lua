@@ -1,6 +1,7 @@
 -- wrk hooks for bench/run.sh. Secrets come from the environment (never on the command line), and
 -- done() prints one machine-readable line that loadtest.py parses. BENCH_SCENARIO picks the load:
 --   otp     GET /otp with X-API-Key
+--   otp-fresh  the same with Connection: close: a new TCP connection per request
 --   account GET BENCH_PATH (/accounts/<name>/otp) with a scoped client's X-API-Key
 --   verify  POST /otp/verify with X-API-Key and {"otp": BENCH_OTP_CODE}
 --   v2      GET /otp signed per request: each request sends the next of the pre-signed header
@@ -19,8 +20,11 @@ end
 
 local threads = {}
 
-if scenario == "otp" or scenario == "account" or scenario == "verify" then
+if scenario == "otp" or scenario == "otp-fresh" or scenario == "account" or scenario == "verify" then
   wrk.headers["X-API-Key"] = required("BENCH_API_KEY")
+end
+if scenario == "otp-fresh" then
+  wrk.headers["Connection"] = "close"
 end
 
 if scenario == "account" then

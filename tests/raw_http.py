@@ -1,5 +1,5 @@
-"""HTTP on raw sockets for the real-server tests: a request can be held half-sent (pinning it to
-one sync worker) and sent from any loopback address."""
+"""HTTP on raw sockets for the real-server tests: a request can be held half-sent and sent from
+any loopback address."""
 
 import http.client
 import json
@@ -49,9 +49,11 @@ def send(port: int, request: bytes, source: str = LOOPBACK) -> Reply:
 class HeldRequest:
     """A request sent all but the blank line that ends its headers.
 
-    A sync worker that accepts a connection serves nothing else until the request is complete,
-    so while this one is held, every other request goes to another worker: with two workers,
-    what release() answers and what was sent meanwhile were handled by different processes.
+    Under the sync workers shipped before gevent, a held request pinned its worker, so what was
+    sent meanwhile went to the other one. A gevent worker keeps serving while it waits, so the
+    two requests may now reach the same worker or different ones: each_worker() still sends two
+    requests at once, but no longer guarantees one per worker. It must complete within the
+    server's 5 s allowance for headers.
     """
 
     def __init__(self, port: int, request: bytes, source: str = LOOPBACK):
@@ -67,6 +69,7 @@ class HeldRequest:
 
 
 def each_worker(port: int, make_request) -> list[Reply]:
-    """What each worker of a two-worker instance answers to a request from make_request()."""
+    """What a two-worker instance answers to two requests from make_request() held open together
+    (see HeldRequest: under gevent they may reach one worker)."""
     waiting = HeldRequest(port, make_request())
     return [send(port, make_request()), waiting.release()]
