@@ -134,6 +134,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 
 CACHES = {"default": env.cache("CACHE_URL", default="db")}
 if CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    # Django's, with one connection pool per process (not per greenlet): otpsite/redis_cache.py.
+    CACHES["default"]["BACKEND"] = "otpsite.redis_cache.SharedRedisCache"
     # A dead Redis must turn into a quick 503, not a hung worker.
     CACHES["default"].setdefault("OPTIONS", {}).update(socket_connect_timeout=2, socket_timeout=2)
 

@@ -153,10 +153,11 @@ def test_the_default_sqlite_database_lives_in_data_dir_in_wal_mode(tmp_path):
     ("cache_url", "backend"),
     [
         ("db", "django.core.cache.backends.db.DatabaseCache"),
-        ("redis://127.0.0.1:6379/3", "django.core.cache.backends.redis.RedisCache"),
+        # Django's RedisCache with one connection pool per process (otpsite/redis_cache.py).
+        ("redis://127.0.0.1:6379/3", "otpsite.redis_cache.SharedRedisCache"),
     ],
 )
-def test_cache_url_selects_djangos_own_backends(cache_url, backend):
+def test_cache_url_selects_the_cache_backend(cache_url, backend):
     printed = django_shell(
         "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])",
         CACHE_URL=cache_url,
