@@ -20,6 +20,7 @@ worker_class = "gevent"
 # (DATABASE_POOL_SIZE).
 worker_connections = 1000
 # gevent's worker allows this long for a request's headers, and for the next request on a
-# kept-alive connection; the body has otpsite.request_body.BODY_SECONDS. A connection that has
-# not completed its request within 5 + 10 s is closed.
+# kept-alive connection; the body has otpsite.request_body.BODY_SECONDS, after which the answer
+# is 408 and the rest of the body gets this long again. A connection that has not completed its
+# request is closed within 5 + 10 + 5 s.
 keepalive = 5

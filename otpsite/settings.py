@@ -40,8 +40,8 @@ OTP_ENCRYPTION_KEYS = env.encryption_keys("OTP_ENCRYPTION_KEYS")
 # --- Service ---
 HOST = env.text("HOST", "0.0.0.0").strip("[]")  # "[::]" and "::" alike
 PORT = env.bounded_int("PORT", 8000, low=1, high=65535)
-# One sync worker per core: on the 2-core reference machine more workers gave no more throughput
-# and a worse p99 (docs/PERFORMANCE.md).
+# One worker process per core (gevent: each serves many connections at once); on the 2-core
+# reference machine more workers gave no more throughput and a worse p99 (docs/PERFORMANCE.md).
 WEB_CONCURRENCY = env.bounded_int("WEB_CONCURRENCY", 2, low=1, high=64)
 ENABLE_DOCS = env.strict_bool("ENABLE_DOCS", default=False)
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
