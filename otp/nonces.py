@@ -4,6 +4,8 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import connection, transaction
 
+from otp import outages
+
 _FORGET_EXPIRED = 'DELETE FROM "otp_usednonce" WHERE expires_at < %s'
 _CLAIM = (
     'INSERT INTO "otp_usednonce" (claim, expires_at) VALUES (%s, %s) ON CONFLICT (claim) DO NOTHING'
@@ -22,7 +24,9 @@ def first_use(key_id: str, nonce: str, now: int, remember_seconds: int) -> bool:
     claim = f"{key_id}:{nonce}"
     cache = caches["default"]
     if isinstance(cache, RedisCache):
-        return cache.add(f"otp:nonce:{claim}", 1, timeout=remember_seconds)
+        first = cache.add(f"otp:nonce:{claim}", 1, timeout=remember_seconds)
+        outages.served("cache")  # it answered: an outage of Redis the log was telling is over
+        return first
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_FORGET_EXPIRED, [now])
         cursor.execute(_CLAIM, [claim, now + remember_seconds])

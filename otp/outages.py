@@ -1,5 +1,5 @@
 """Storage outages as the log tells them: one traceback when a store starts failing, then one
-line per request it fails, until a request is served again."""
+line per request it fails, until that store answers again."""
 
 import logging
 import threading
@@ -9,7 +9,7 @@ from django.db import DatabaseError
 logger = logging.getLogger("otp.storage")
 
 _lock = threading.Lock()
-_failing: set[str] = set()  # stores that failed since the last request served; per process
+_failing: set[str] = set()  # stores that failed since they last answered; per process
 
 
 def store_of(error: BaseException) -> str:
@@ -32,8 +32,8 @@ def failed(error: BaseException) -> None:
         logger.error("storage unavailable, answering 503", extra=fields)
 
 
-def served() -> None:
-    """A request needing storage was answered: any outage is over."""
-    if _failing:
+def served(store: str) -> None:
+    """`store` ("database" or "cache") answered a request: its outage, if any, is over."""
+    if store in _failing:
         with _lock:
-            _failing.clear()
+            _failing.discard(store)

@@ -134,9 +134,9 @@ class ProtectedView(APIView):
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Every protected request reads the database first (the lockout check): an answer
-        # below 500 means the storage answered, and an outage the log was telling is over.
+        # below 500 means the database answered, and its outage the log was telling is over.
         if response.status_code < 500:
-            outages.served()
+            outages.served("database")
         return super().finalize_response(request, response, *args, **kwargs)
 
 
@@ -152,7 +152,8 @@ class ReadyView(APIView):
     )
     def get(self, request):
         readiness.check_storage()
-        outages.served()
+        outages.served("database")
+        outages.served("cache")
         return Response({"status": "ready", "timestamp": clock.now()})
 
 

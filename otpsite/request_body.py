@@ -43,11 +43,14 @@ class BufferedBodyApplication:
         announced = _content_length(environ)
         if chunked or announced:
             wanted = self.limit + 1 if chunked else min(announced, self.limit + 1)
+            stream = environ["wsgi.input"]
             try:
                 with _deadline(BODY_SECONDS):
-                    body = _read(environ["wsgi.input"], wanted)
+                    body = _read(stream, wanted)
             except BodyTimeout:
                 body, environ[INCOMPLETE] = b"", True
+            if len(body) > self.limit or INCOMPLETE in environ:
+                _close_after_answer(stream)
             environ["wsgi.input"] = io.BytesIO(body)
             if chunked or INCOMPLETE in environ:
                 environ["CONTENT_LENGTH"] = str(len(body))
@@ -56,8 +59,7 @@ class BufferedBodyApplication:
 
 class RequestBodyMiddleware:
     """408 for a request whose body did not arrive in time, through Django so that the access
-    line is written as for any request. gunicorn then gives the rest of the body `keepalive`
-    seconds to arrive before it closes the connection."""
+    line is written as for any request. gunicorn closes the connection after it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -77,6 +79,19 @@ def _content_length(environ) -> int:
         return max(0, int(environ.get("CONTENT_LENGTH") or 0))
     except ValueError:
         return 0
+
+
+def _close_after_answer(stream) -> None:
+    """Have gunicorn close the connection after the answer instead of reading the rest of the
+    body to find the next request: that read has no limit, and a client streaming a body of
+    any size as fast as it can would keep the worker reading, every other client waiting.
+
+    gunicorn marks its body stream `failed` when reading it raised, and then closes the
+    connection rather than drain it (gunicorn.http.parser.Parser.finish_body); this sets the
+    same mark. A server without it (runserver) reads no further than Django asks.
+    """
+    if hasattr(stream, "failed"):
+        stream.failed = True
 
 
 def _read(stream, wanted: int) -> bytes:

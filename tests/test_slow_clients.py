@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -100,3 +101,35 @@ def test_the_server_closes_connections_that_never_complete_their_request(service
         for sock in sockets[1::2]:
             assert read_until_closed(sock, deadline) == b""
     assert "Traceback" not in service.log()
+
+
+def test_a_body_streamed_past_the_limit_is_not_read_to_its_end(tmp_path):
+    """A client that announces a huge body and sends it as fast as it can: the server answers
+    after the first KiB and closes the connection, instead of reading the rest (one worker, so
+    that reading it would keep everyone else waiting)."""
+    server = start_gunicorn(tmp_path, WEB_CONCURRENCY="1")
+    sock = connect(server.port)
+    stop, cut_off = threading.Event(), threading.Event()
+
+    def stream() -> None:
+        chunk, deadline = b"x" * 65536, time.monotonic() + CLOSED_WITHIN_SECONDS
+        try:
+            while not stop.is_set() and time.monotonic() < deadline:
+                sock.sendall(chunk)
+        except OSError:  # reset or broken pipe: the server closed the connection
+            cut_off.set()
+
+    try:
+        sock.sendall(
+            b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000000\r\n\r\n"
+        )
+        streamer = threading.Thread(target=stream)
+        streamer.start()
+        for _ in range(3):
+            assert prompt_request(server.port, "/health", {})[0] == status.HTTP_200_OK
+        streamer.join(CLOSED_WITHIN_SECONDS + 5)
+        assert cut_off.is_set()
+    finally:
+        stop.set()
+        sock.close()
+        server.stop()

@@ -31,5 +31,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
 def _closed_by_server(connection) -> bool:
     if connection.closed:
         return True
-    readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    return bool(readable)
+    # poll, not select: a worker with a thousand client connections has descriptors past
+    # select's limit of 1024.
+    poller = select.poll()
+    try:
+        poller.register(connection.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
