@@ -21,6 +21,6 @@ worker_class = "gevent"
 worker_connections = 1000
 # gevent's worker allows this long for a request's headers, and for the next request on a
 # kept-alive connection; the body has otpsite.request_body.BODY_SECONDS, after which the answer
-# is 408 and the rest of the body gets this long again. A connection that has not completed its
-# request is closed within 5 + 10 + 5 s.
+# is 408 and the connection closes. A connection that has not completed its request is closed
+# within 5 + 10 s.
 keepalive = 5
