@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from rest_framework import status
-from rest_framework.exceptions import APIException
+
+from otp.exceptions import ServiceUnavailable
 
 audit_log = logging.getLogger("otp.audit")
 # The client column of the operator's own changes; no client may be called this.
@@ -45,17 +45,10 @@ REFUSED = "authenticate"  # the action of a refused authentication
 REFUSAL_OUTCOMES = ("missing", "failed", "locked_out")
 
 
-class AuditNotWritten(APIException, DatabaseError):
+class AuditNotWritten(ServiceUnavailable, DatabaseError):
     """The database refused the record for a reason other than being out of reach (a revoked
-    grant, a constraint): the 503 of otp.exceptions.ServiceUnavailable, and still a
-    DatabaseError, so an operator command reports it in one line as before."""
-
-    # ServiceUnavailable's, not a subclass of it: otp.exceptions imports DRF's views, whose
-    # settings import otp.parsers, which imports otp.exceptions; this module is imported while
-    # the app loads (otp.checks), before anything has broken that cycle.
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "Service unavailable"
-    default_code = "service_unavailable"
+    grant, a constraint): a 503, and still a DatabaseError, so an operator command reports it
+    in one line as before."""
 
 
 @dataclass(frozen=True)

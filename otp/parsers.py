@@ -6,9 +6,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-# The module, not its names: otp.exceptions imports DRF's views, whose settings import this
-# module, so whichever of the two is imported first finds the other half-initialised.
-from otp import exceptions
+from otp.exceptions import PayloadTooLarge
 
 
 # Fixed messages: the parser's own (line, column, the character it choked on) quote the body.
@@ -49,7 +47,7 @@ class LimitedJSONParser(JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         body = stream.read(limit + 1)
         if len(body) > limit:
-            raise exceptions.PayloadTooLarge()
+            raise PayloadTooLarge()
         try:
             return json.loads(
                 # UTF-8 whatever charset the Content-Type names: one reading of the bytes.
