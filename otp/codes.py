@@ -33,9 +33,9 @@ class Verification:
 
 
 # Verifications of one account take turns on its counter's row lock in the database. Within a
-# worker process (whose gevent workers serve many requests at once) they take turns here first:
-# otherwise every one of them holds a pooled connection while it queues on that lock, and the
-# database's queue for it grows with the worker's connections (docs/PERFORMANCE.md).
+# worker process (whose gevent workers serve many requests at once) they take turns here first,
+# so that the database's queue for that lock holds at most one of each worker's requests
+# (docs/PERFORMANCE.md: verify on PostgreSQL).
 _turns: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 _turns_guard = threading.Lock()
 

@@ -43,16 +43,17 @@ class BufferedBodyApplication:
         announced = _content_length(environ)
         if chunked or announced:
             wanted = self.limit + 1 if chunked else min(announced, self.limit + 1)
-            stream = environ["wsgi.input"]
+            stream, timed_out = environ["wsgi.input"], False
             try:
                 with _deadline(BODY_SECONDS):
                     body = _read(stream, wanted)
             except BodyTimeout:
-                body, environ[INCOMPLETE] = b"", True
-            if len(body) > self.limit or INCOMPLETE in environ:
+                body, timed_out = b"", True
+                environ[INCOMPLETE] = True
+            if timed_out or len(body) > self.limit:
                 _close_after_answer(stream)
             environ["wsgi.input"] = io.BytesIO(body)
-            if chunked or INCOMPLETE in environ:
+            if chunked or timed_out:
                 environ["CONTENT_LENGTH"] = str(len(body))
         return self.application(environ, start_response)
 
