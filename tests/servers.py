@@ -1,5 +1,6 @@
 """Real servers on loopback for the tests that cross a process boundary: start, wait, stop."""
 
+import contextlib
 import http.client
 import os
 import signal
@@ -91,3 +92,17 @@ def start_runserver(tmp_path: Path, **env_overrides) -> Server:
     port = free_port()
     command = [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
     return start(command, tmp_path, port, **env_overrides)
+
+
+def start_instances(
+    cleanup: contextlib.ExitStack, tmp_path_factory, label: str, count: int = 2, **env_overrides
+) -> list[Server]:
+    """`count` instances of the shipped configuration sharing `env_overrides` (a database, say),
+    started one after the other, so the first has migrated before the next starts; each is
+    stopped when `cleanup` closes."""
+    servers = []
+    for _ in range(count):
+        server = start_gunicorn(tmp_path_factory.mktemp(label), **env_overrides)
+        cleanup.callback(server.stop)
+        servers.append(server)
+    return servers

@@ -31,7 +31,7 @@ from tests.backends import (
     redis_server,  # noqa: F401 (fixture)
 )
 from tests.raw_http import HTTP_TIMEOUT, Reply, each_worker, raw_request, send
-from tests.servers import ROOT, START_TIMEOUT, Server, free_port, start_gunicorn
+from tests.servers import ROOT, START_TIMEOUT, Server, free_port, start_gunicorn, start_instances
 
 API_KEY = os.environ["API_KEY"]
 OTP_SECRET = os.environ["OTP_SECRET"]
@@ -252,11 +252,7 @@ def pair(tmp_path_factory, postgres, redis_server):  # noqa: F811
         ],
     )
     with contextlib.ExitStack() as cleanup:
-        servers = []
-        for _ in range(2):
-            server = start_gunicorn(tmp_path_factory.mktemp("pair"), **env)
-            cleanup.callback(server.stop)
-            servers.append(server)
+        servers = start_instances(cleanup, tmp_path_factory, "pair", **env)
         ports = [server.port for server in servers]
         # Every worker up, with its connections open, before a test counts on four of them.
         assert statuses(every_worker(ports, lambda: raw_request("GET", "/ready"))) == [200] * 4
@@ -585,11 +581,9 @@ def test_racing_wrong_codes_on_two_instances_get_exactly_the_limit_evaluated(
         accounts=[account("raced", secret)],
     )
     with contextlib.ExitStack() as cleanup:
-        ports = []
-        for _ in range(2):
-            server = start_gunicorn(tmp_path_factory.mktemp("race"), **env)
-            cleanup.callback(server.stop)
-            ports.append(server.port)
+        ports = [
+            server.port for server in start_instances(cleanup, tmp_path_factory, "race", **env)
+        ]
         path, body = "/accounts/raced/otp/verify", {"otp": wrong_code(secret)}
         # No counter row exists yet: the first failures also race to create it.
         replies = concurrently(

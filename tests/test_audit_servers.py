@@ -22,7 +22,7 @@ from tests.backends import (
 )
 from tests.commands import manage
 from tests.raw_http import raw_request, send
-from tests.servers import Server, start_gunicorn
+from tests.servers import Server, start_gunicorn, start_instances
 
 API_KEY = os.environ["API_KEY"]
 OTP_SECRET = os.environ["OTP_SECRET"]
@@ -76,11 +76,7 @@ def test_a_flood_of_refusals_on_two_instances_is_one_record_a_minute_counting_ea
     }
     tag = secrets.token_hex(6)
     with contextlib.ExitStack() as cleanup:
-        servers = []
-        for _ in range(2):
-            server = start_gunicorn(tmp_path_factory.mktemp("flood"), **env)
-            cleanup.callback(server.stop)
-            servers.append(server)
+        servers = start_instances(cleanup, tmp_path_factory, "flood", **env)
 
         def refused(job: tuple[str, int]) -> tuple[str, str, int]:
             kind, number = job

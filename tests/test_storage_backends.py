@@ -35,7 +35,7 @@ from tests.raw_http import (
     read_reply,
     send,
 )
-from tests.servers import start_gunicorn
+from tests.servers import start_gunicorn, start_instances
 
 API_KEY = os.environ["API_KEY"]
 OTP_SECRET = os.environ["OTP_SECRET"]
@@ -300,12 +300,9 @@ def postgres_pair(tmp_path_factory, postgres, redis_server):  # noqa: F811
             "CACHE_URL": redis_server(cache.port),
             "WEB_CONCURRENCY": "2",
         }
-        ports = []
-        # One after the other: the first has migrated the database before the second starts.
-        for _ in range(2):
-            server = start_gunicorn(tmp_path_factory.mktemp("pair"), **env)
-            cleanup.callback(server.stop)
-            ports.append(server.port)
+        ports = [
+            server.port for server in start_instances(cleanup, tmp_path_factory, "pair", **env)
+        ]
         for port in ports:
             # So that every worker has its database and cache connections open before a race.
             replies = each_worker(port, ready)
