@@ -1,7 +1,10 @@
-"""The backend's DatabaseWrapper: Django's, taking its connection from a per-process free list."""
+"""The backend's DatabaseWrapper: Django's, taking its connection from a per-process free list
+and waiting for another process's write lock without blocking the worker."""
 
 import os
+import sqlite3
 import threading
+import time
 
 from django.db.backends.sqlite3 import base
 
@@ -21,16 +24,33 @@ class DatabaseWrapper(base.DatabaseWrapper):
     request at a time; the list is per process (never inherited across gunicorn's fork).
     """
 
+    busy_seconds = 5.0  # how long a statement waits for another connection's write lock
+
     _idle: dict[str, list] = {}  # database file: connections to it
     _idle_pid = 0
     _idle_guard = threading.Lock()
+
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        self.busy_seconds = float(params.get("timeout", self.busy_seconds))
+        return params
 
     def get_new_connection(self, conn_params):
         with self._idle_guard:
             idle = DatabaseWrapper._idle.get(str(self.settings_dict["NAME"]), [])
             if DatabaseWrapper._idle_pid == os.getpid() and idle:
                 return idle.pop()
-        return super().get_new_connection(conn_params)
+        connection = super().get_new_connection(conn_params)
+        # SQLite's own busy handler sleeps in C, holding up every greenlet of the worker while
+        # another process writes (p99 of 220 ms against 24 ms for sync workers, verify at 16
+        # connections); CooperativeCursor waits instead. Opening still used it, for the pragmas.
+        connection.execute("PRAGMA busy_timeout = 0")
+        return connection
+
+    def create_cursor(self, name=None):
+        cursor = self.connection.cursor(factory=CooperativeCursor)
+        cursor.busy_seconds = self.busy_seconds
+        return cursor
 
     def _close(self):
         connection = self.connection
@@ -44,6 +64,51 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 idle.append(connection)
                 return None
         return super()._close()
+
+
+class CooperativeCursor(base.SQLiteCursorWrapper):
+    """Django's cursor, retrying a statement that found the database locked by another
+    connection (SQLITE_BUSY) for up to busy_seconds, with sleeps that, under gevent, let the
+    worker's other greenlets run. SQLite leaves a statement that failed with SQLITE_BUSY
+    without effect, so trying it again is what its own busy handler does."""
+
+    busy_seconds = DatabaseWrapper.busy_seconds
+
+    def execute(self, query, params=None):
+        return self._retrying(super().execute, query, params)
+
+    def executemany(self, query, param_list):
+        return self._retrying(super().executemany, query, list(param_list))
+
+    def _retrying(self, run, *args):
+        try:
+            return run(*args)
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+        # One waiter per process polls, the others queue behind it in turn: polling greenlets
+        # would otherwise race each other as well as the other process, and the unlucky one
+        # could lose for hundreds of milliseconds.
+        deadline = time.monotonic() + self.busy_seconds
+        with _waiting:
+            pause = 0.0002
+            while True:
+                if time.monotonic() + pause > deadline:
+                    raise sqlite3.OperationalError("database is locked")
+                time.sleep(pause)
+                pause = min(pause * 2, 0.001)
+                try:
+                    return run(*args)
+                except sqlite3.OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+
+
+_waiting = threading.Lock()
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def close_idle() -> None:
