@@ -9,6 +9,7 @@ a stalled one costs some memory, not a worker (docs/PERFORMANCE.md, "Worker mode
 # First, before anything imports the standard library's socket, threading or select: Django's
 # per-thread database connections then become per-greenlet, and psycopg waits cooperatively
 # (it checks for gevent's patching when it is imported).
+import gevent
 from gevent import monkey
 
 monkey.patch_all()
@@ -24,3 +25,14 @@ worker_connections = 1000
 # is 408 and the connection closes. A connection that has not completed its request is closed
 # within 5 + 10 s.
 keepalive = 5
+
+
+def post_request(worker, req, environ, resp):
+    """Let the worker's other connections run before this one's next request.
+
+    A greenlet reads its connection's next request without yielding when the bytes are already
+    there, which they are on a busy kept-alive connection: one client could then be served
+    request after request while the others wait (p99 of 2.3 s against a p50 of 1.3 ms, GET /otp
+    at 64 connections on one worker).
+    """
+    gevent.sleep(0)
