@@ -69,7 +69,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from otp import totp  # pure arithmetic, no Django: checks the account scenario's codes
+from otp.core import totp  # pure arithmetic, no Django: checks the account scenario's codes
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -98,7 +98,8 @@ CLIENT_KEY = re.compile(r"\b(otp_[A-Za-z0-9_-]{40,})")
 # key goes back on stdout (neither is ever on a command line).
 SHELL_SETUP = """
 import sys
-from otp import accounts, audit, clients, clock, otpauth
+from otp import accounts, audit, clients
+from otp.core import clock, otpauth
 account, client, secret = sys.stdin.read().split()
 spec = otpauth.parse_secret_or_uri(secret)
 accounts.add_accounts([(account, spec)], audit.operator(), clock.now())
@@ -497,7 +498,7 @@ class Server:
 
 def signed_header_sets(api_key: str, count: int) -> list[str]:
     """`count` v2 header sets for GET /otp, each with its own nonce, signed now:
-    "key_id timestamp nonce signature" per line (otp.credentials.request_signature)."""
+    "key_id timestamp nonce signature" per line (otp.core.credentials.request_signature)."""
     kid = hashlib.sha256(api_key.encode()).hexdigest()[:16]
     timestamp = str(int(time.time()))
     empty_body = hashlib.sha256(b"").hexdigest()

@@ -6,13 +6,14 @@ from django.conf import settings
 from django.http import JsonResponse
 from django.urls import path
 
-from otp import clock, codes
+from otp import codes
 from otp.accounts import default_account
-from otp.addresses import client_address
+from otp.api.addresses import client_address
+from otp.api.views import OtpView
 from otp.audit import Actor
-from otp.callers import environment_caller
-from otp.credentials import matching_key
-from otp.views import OtpView
+from otp.client_keys import environment_caller
+from otp.core import clock
+from otp.core.credentials import matching_key
 
 drf_view = OtpView.as_view()
 

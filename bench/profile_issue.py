@@ -58,7 +58,8 @@ def run(count: int, storage: Storage, storage_env: dict[str, str]) -> None:
     from otpsite.wsgi import application
 
     prepare_storage()
-    from otp import accounts, audit, clients, clock, otpauth
+    from otp import accounts, audit, clients
+    from otp.core import clock, otpauth
 
     secret = base64.b32encode(secrets.token_bytes(20)).decode()
     accounts.add_accounts(
@@ -104,7 +105,8 @@ def pieces(api_key: str, client_key: str) -> list[tuple[str, object]]:
     one SQL statement)."""
     from django.db import connection, transaction
 
-    from otp import accounts, audit, callers, clock, sealing
+    from otp import accounts, audit, client_keys, sealing
+    from otp.core import clock
     from otp.models import Account
 
     sealed = Account.objects.get(name=ACCOUNT).sealed_secret
@@ -121,9 +123,9 @@ def pieces(api_key: str, client_key: str) -> list[tuple[str, object]]:
             audit.record(actor, "issue", "issued", ACCOUNT, now)
 
     return [
-        ("the client's key to its caller (callers.caller_for_key)",
-         lambda: callers.caller_for_key(client_key, now)),
-        ("an environment key to its caller", lambda: callers.caller_for_key(api_key, now)),
+        ("the client's key to its caller (client_keys.caller_for_key)",
+         lambda: client_keys.caller_for_key(client_key, now)),
+        ("an environment key to its caller", lambda: client_keys.caller_for_key(api_key, now)),
         ("the account, unsealed (accounts.get_account)", lambda: accounts.get_account(ACCOUNT)),
         ("  its row through the ORM (Account.objects.filter(name=).first())",
          lambda: Account.objects.filter(name=ACCOUNT).first()),

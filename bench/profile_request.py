@@ -123,7 +123,7 @@ def access_formatter(formatter: logging.Formatter):
 
 @contextlib.contextmanager
 def access_log_off():
-    access = logging.getLogger("otp.access")
+    access = logging.getLogger("otp.api.access")
     access.disabled = True
     try:
         yield application
@@ -187,7 +187,7 @@ def ablations(count: int) -> list[tuple[str, float]]:
             f"  without {name}",
             handler_with(
                 MIDDLEWARE=[m for m in middleware if m != name]
-                if name != "otp.middleware.RequestLogMiddleware"
+                if name != "otp.api.middleware.RequestLogMiddleware"
                 else [least[0] if m == name else m for m in middleware]
             ),
         )

@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
-from otp import audit, sealing, totp
+from otp import audit, sealing
 from otp.audit import Actor
+from otp.core import totp
+from otp.core.otpauth import AccountSpec, InvalidAccount, check_name
 from otp.models import TEXT_LIMIT, Account, Client, VerifyFailures
-from otp.otpauth import AccountSpec, InvalidAccount, check_name
 
 DEFAULT_NAME = "default"
 

@@ -10,4 +10,5 @@ class OtpConfig(AppConfig):
     def ready(self):
         # Registers the OpenAPI descriptions of the authentication classes and the start-up
         # check of OTP_ENCRYPTION_KEYS.
-        from otp import checks, schema  # noqa: F401
+        from otp import checks  # noqa: F401
+        from otp.api import openapi  # noqa: F401

@@ -4,7 +4,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 
-from otp import clock
+from otp.core import clock
 from otp.rekey import check_keys_open_everything
 
 

@@ -12,10 +12,10 @@ from django.db.models import Q
 from otp import audit, sealing
 from otp.accounts import DEFAULT_NAME
 from otp.audit import Actor
-from otp.callers import ISSUE, VERIFY, key_associated_data
-from otp.credentials import key_id
+from otp.client_keys import ISSUE, VERIFY, key_associated_data
+from otp.core.credentials import key_id
+from otp.core.otpauth import ACCOUNT_NAME
 from otp.models import Account, Client, ClientKey
-from otp.otpauth import ACCOUNT_NAME
 
 # Longer than the 16 characters the environment keys need, and URL-safe so it pastes anywhere.
 _KEY_BYTES = 32

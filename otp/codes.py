@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from otp import audit, totp, verify_throttle
+from otp import audit
 from otp.accounts import TotpAccount
 from otp.audit import Actor
-from otp.one_time import accept_step
+from otp.core import totp
+from otp.guards import backoff
+from otp.guards.replay import accept_step
 
 
 def issue(account: TotpAccount, actor: Actor, at: int) -> dict:
@@ -46,18 +48,16 @@ def verify(account: TotpAccount, code: str, actor: Actor, at: int) -> Verificati
     with _turns_guard:
         turn = _turns[account.name]
     with turn, transaction.atomic():
-        counter = (
-            verify_throttle.lock_counter(account.name) if settings.VERIFY_FAILURE_LIMIT else None
-        )
-        wait = verify_throttle.seconds_blocked(counter, at) if counter else 0
+        counter = backoff.lock_counter(account.name) if settings.VERIFY_FAILURE_LIMIT else None
+        wait = backoff.seconds_blocked(counter, at) if counter else 0
         if wait:
             result = Verification("throttled", wait)
         else:
             result = Verification(_check(account, code, at))
             if counter and result.outcome == "invalid":
-                verify_throttle.count_failure(counter, at)
+                backoff.count_failure(counter, at)
             elif counter and result.outcome == "valid":
-                verify_throttle.reset(counter)
+                backoff.reset(counter)
         audit.record(actor, "verify", result.outcome, account.name, at)
     return result
 

@@ -78,7 +78,7 @@ def json_error_handler(exc, context):
         # newer OTP_ENCRYPTION_KEYS): it cannot account for the code, so it hands out none.
         logger.error("a stored secret cannot be opened with OTP_ENCRYPTION_KEYS, answering 503")
         exc = ServiceUnavailable()
-    # Imported here: DRF's views read its settings, which import otp.parsers, which imports this
+    # Imported here: DRF's views read its settings, which import otp.api.http, which imports this
     # module; at the top, whichever of the two loaded first would find the other half-made.
     from rest_framework.views import exception_handler
 

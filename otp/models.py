@@ -9,14 +9,14 @@ class AcceptedStep(models.Model):
     """The latest time step accepted for one secret and its parameters (RFC 6238 section 5.2).
 
     Only a later step is accepted after it, so each code works once. The secret is named by its
-    fingerprint (otp.totp.fingerprint), never stored.
+    fingerprint (otp.core.totp.fingerprint), never stored.
     """
 
     fingerprint = models.CharField(max_length=64, primary_key=True)
     last_step = models.BigIntegerField()
 
     class Meta:
-        db_table = "otp_acceptedstep"  # named in otp/one_time.py's SQL
+        db_table = "otp_acceptedstep"  # named in otp/guards/replay.py's SQL
 
     def __str__(self):
         return f"{self.fingerprint[:12]}… at step {self.last_step}"
@@ -33,7 +33,7 @@ class UsedNonce(models.Model):
     expires_at = models.BigIntegerField(db_index=True)
 
     class Meta:
-        db_table = "otp_usednonce"  # named in otp/nonces.py's SQL
+        db_table = "otp_usednonce"  # named in otp/guards/nonces.py's SQL
 
     def __str__(self):
         return f"{self.claim} until {self.expires_at}"
@@ -47,7 +47,7 @@ class AuthFailureWindow(models.Model):
     failures = models.PositiveIntegerField()
 
     class Meta:
-        db_table = "otp_authfailurewindow"  # named in otp/lockout.py's SQL
+        db_table = "otp_authfailurewindow"  # named in otp/guards/lockout.py's SQL
 
     def __str__(self):
         return f"{self.address}: {self.failures} since {self.window_start}"
@@ -98,7 +98,7 @@ class Client(models.Model):
 class ClientKey(models.Model):
     """One API key of a client. Two are live while a rotation's grace period runs."""
 
-    # otp.credentials.key_id of the key: the first 16 hex digits of key_hash.
+    # otp.core.credentials.key_id of the key: the first 16 hex digits of key_hash.
     key_id = models.CharField(max_length=16, primary_key=True)
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="keys")
     key_hash = models.CharField(max_length=64)  # hex SHA-256: what X-API-Key is checked against
@@ -123,7 +123,7 @@ class VerifyFailures(models.Model):
     blocked_until = models.BigIntegerField()  # unix seconds; 0: not blocked
 
     class Meta:
-        db_table = "otp_verifyfailures"  # named in otp/verify_throttle.py's SQL
+        db_table = "otp_verifyfailures"  # named in otp/guards/backoff.py's SQL
 
     def __str__(self):
         return f"{self.account}: {self.failures} failures"

@@ -6,8 +6,8 @@ from django.db import transaction
 from otp import audit, sealing
 from otp.accounts import associated_data as account_data
 from otp.audit import Actor
-from otp.callers import key_associated_data as key_data
-from otp.callers import live_keys
+from otp.client_keys import key_associated_data as key_data
+from otp.client_keys import live_keys
 from otp.models import Account
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from otp.totp import InvalidSecret, validate_secret
+from otp.core.totp import InvalidSecret, validate_secret
 from otpsite.data_dir import make_private
 from otpsite.env import StrictEnv
 
@@ -151,11 +151,11 @@ INSTALLED_APPS = [
     "otp",
 ]
 MIDDLEWARE = [
-    "otp.middleware.RequestLogMiddleware",
+    "otp.api.middleware.RequestLogMiddleware",
     "otpsite.request_body.RequestBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "otp.middleware.NoStoreMiddleware",
+    "otp.api.middleware.NoStoreMiddleware",
 ]
 if DATABASES["default"]["ENGINE"] == "otpsite.postgres":
     # Outermost but for the access line, so that every database wait of a request counts.
@@ -167,7 +167,7 @@ if ENABLE_DOCS:
     _security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
     MIDDLEWARE.insert(_security + 1, "whitenoise.middleware.WhiteNoiseMiddleware")
     # Above WhiteNoise, which answers other methods on its assets with an empty 405 itself.
-    MIDDLEWARE.insert(_security + 1, "otp.methods.JsonMethodNotAllowedMiddleware")
+    MIDDLEWARE.insert(_security + 1, "otp.api.methods.JsonMethodNotAllowedMiddleware")
 
 ROOT_URLCONF = "otpsite.urls"
 WSGI_APPLICATION = "otpsite.wsgi.application"
@@ -194,8 +194,8 @@ REST_FRAMEWORK = {
     # Deny by default: a view is public only when it says so.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["otp.parsers.LimitedJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "otp.negotiation.JsonOnlyNegotiation",
+    "DEFAULT_PARSER_CLASSES": ["otp.api.http.LimitedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "otp.api.negotiation.JsonOnlyNegotiation",
     "EXCEPTION_HANDLER": "otp.exceptions.json_error_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # No django.contrib.auth here: an anonymous request simply has no user.

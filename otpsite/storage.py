@@ -23,7 +23,7 @@ def prepare_storage() -> None:
     # Already done when gunicorn preloaded the Django app; not when it serves another WSGI app
     # under this config (bench/bare_app.py).
     django.setup()
-    from otp import clock
+    from otp.core import clock
     from otp.rekey import check_keys_open_everything  # needs the app registry set up
 
     try:

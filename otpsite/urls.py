@@ -3,9 +3,9 @@
 from django.conf import settings
 from django.urls import include, path
 
-from otp.methods import answering_only_its_methods as only
+from otp.api.methods import answering_only_its_methods as only
 
-urlpatterns = [path("", include("otp.urls"))]
+urlpatterns = [path("", include("otp.api.urls"))]
 
 if settings.ENABLE_DOCS:
     from drf_spectacular.renderers import OpenApiJsonRenderer2
@@ -25,7 +25,7 @@ if settings.ENABLE_DOCS:
         ),
     ]
 
-handler400 = "otp.error_views.bad_request"
-handler403 = "otp.error_views.permission_denied"
-handler404 = "otp.error_views.not_found"
-handler500 = "otp.error_views.server_error"
+handler400 = "otp.api.errors.bad_request"
+handler403 = "otp.api.errors.permission_denied"
+handler404 = "otp.api.errors.not_found"
+handler500 = "otp.api.errors.server_error"

@@ -9,7 +9,7 @@ from django.conf import settings
 from pythonjsonlogger.json import JsonFormatter
 from rest_framework.test import APIClient
 
-from otp import clock
+from otp.core import clock
 
 # 2023-11-14T22:13:20Z, 20 seconds into its 30-second window.
 FROZEN_AT = 1_700_000_000
@@ -48,7 +48,7 @@ def authed(client, api_key):
 
 
 class FrozenClock:
-    """Stands in for otp.clock.now; a test moves it instead of sleeping."""
+    """Stands in for otp.core.clock.now; a test moves it instead of sleeping."""
 
     def __init__(self, at: int):
         self.at = at

@@ -5,8 +5,8 @@ import secrets
 
 from otp import audit, clients
 from otp.accounts import add_accounts
-from otp.credentials import key_id, request_signature
-from otp.otpauth import parse_secret_or_uri
+from otp.core.credentials import key_id, request_signature
+from otp.core.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
 
 

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from rest_framework import status
 
-from otp import totp
+from otp.core import totp
 from otp.models import AcceptedStep
 from tests.conftest import FROZEN_AT
 from tests.factories import add_account

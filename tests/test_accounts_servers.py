@@ -23,8 +23,8 @@ from types import SimpleNamespace
 import pytest
 from rest_framework import status
 
-from otp import totp
-from otp.credentials import key_id, request_signature
+from otp.core import totp
+from otp.core.credentials import key_id, request_signature
 from tests.backends import (
     Postgres,
     postgres,  # noqa: F401 (fixture)
@@ -65,7 +65,8 @@ def letters(count: int) -> str:
 MANAGE_SCRIPT = """
 import json, sys
 from django.core.management import call_command
-from otp import accounts, audit, clients, clock, otpauth, rekey
+from otp import accounts, audit, clients, rekey
+from otp.core import clock, otpauth
 
 ops = json.load(sys.stdin)
 out = {"keys": {}}

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from psycopg import sql
 from rest_framework import status
 
-from otp import totp
+from otp.core import totp
 from tests.backends import (
     LOOPBACK,
     POSTGRES_PORT,

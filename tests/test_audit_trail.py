@@ -13,12 +13,13 @@ from django.db import connection
 from rest_framework import status
 from rest_framework.test import APIClient
 
-from otp import audit, clients, totp
+from otp import audit, clients
 from otp.accounts import add_accounts
-from otp.credentials import key_id, timestamp_signature
+from otp.core import totp
+from otp.core.credentials import key_id, timestamp_signature
+from otp.core.otpauth import parse_secret_or_uri
 from otp.exceptions import ServiceUnavailable
 from otp.models import AcceptedStep, AuditRecord, AuthFailureWindow, VerifyFailures
-from otp.otpauth import parse_secret_or_uri
 from tests.commands import manage
 from tests.conftest import FROZEN_AT
 from tests.factories import new_client, signed
@@ -473,7 +474,7 @@ def test_the_log_line_shares_the_request_id_of_the_access_line(
         response = authed.get("/otp", HTTP_X_REQUEST_ID="req-123")
     by_logger = {line["logger"]: line for line in log_lines(log_output)}
     assert by_logger["otp.audit"]["request_id"] == "req-123"
-    assert by_logger["otp.access"]["request_id"] == response["X-Request-ID"] == "req-123"
+    assert by_logger["otp.api.access"]["request_id"] == response["X-Request-ID"] == "req-123"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,7 +3,7 @@
 import pytest
 from rest_framework import status
 
-from otp.credentials import timestamp_signature
+from otp.core.credentials import timestamp_signature
 from tests.conftest import FROZEN_AT
 
 API_KEY_FAILURE = {"error": "Invalid or missing API key"}

@@ -9,8 +9,8 @@ import time
 import pytest
 from rest_framework import status
 
-from otp import totp
-from otp.credentials import key_id, request_signature
+from otp.core import totp
+from otp.core.credentials import key_id, request_signature
 from tests.raw_http import connect, read_reply
 from tests.servers import start_gunicorn
 

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from otp import accounts, totp
+from otp import accounts
+from otp.core import totp
 from otp.models import Account, AuditRecord, Client
 from tests.commands import manage
 

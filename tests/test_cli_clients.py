@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from otp import callers
-from otp.credentials import key_id
+from otp import client_keys
+from otp.core.credentials import key_id
 from otp.models import AuditRecord, Client, ClientKey
 from tests.commands import manage as run_manage
 
@@ -80,7 +80,7 @@ def test_create_prints_a_working_key_and_its_id_once(frozen_clock):
     ]
     assert err == ""
     assert kid == key_id(api_key)
-    caller = callers.caller_for_key(api_key, frozen_clock.at)
+    caller = client_keys.caller_for_key(api_key, frozen_clock.at)
     assert (caller.name, caller.all_accounts, caller.may_issue, caller.may_verify) == (
         "ci",
         True,
@@ -94,7 +94,7 @@ def test_create_limits_the_client_to_the_accounts_and_actions_given(frozen_clock
     api_key, _ = create(
         "ci", "--account", "github-bot", "--account", "default", "--verify", "--require-signature"
     )
-    caller = callers.caller_for_key(api_key, frozen_clock.at)
+    caller = client_keys.caller_for_key(api_key, frozen_clock.at)
     assert caller.all_accounts is False
     assert caller.accounts == {"github-bot", "default"}
     assert (caller.may_issue, caller.may_verify, caller.requires_signature) == (False, True, True)
@@ -104,7 +104,7 @@ def test_create_quiet_prints_the_key_alone(frozen_clock):
     out, _ = run("client", "create", "ci", "--all-accounts", "--issue", "--quiet")
     api_key = out.removesuffix("\n")
     assert re.fullmatch(r"otp_[A-Za-z0-9_-]{43}", api_key)
-    assert callers.caller_for_key(api_key, frozen_clock.at).name == "ci"
+    assert client_keys.caller_for_key(api_key, frozen_clock.at).name == "ci"
 
 
 def test_create_records_the_change_under_the_clients_name(frozen_clock):
@@ -209,7 +209,7 @@ def test_revoked_clients_key_is_refused(frozen_clock):
     api_key, _ = create("ci", "--all-accounts", "--issue")
     out, _ = run("client", "revoke", "ci")
     assert out == "revoked client ci: its keys are refused from now on\n"
-    assert callers.caller_for_key(api_key, frozen_clock.at) is None
+    assert client_keys.caller_for_key(api_key, frozen_clock.at) is None
     assert AuditRecord.objects.filter(action="client.revoke", client="ci").count() == 1
     listed, _ = run("client", "list", "--format", "json")
     assert json.loads(listed)["revoked_at"] == "2023-11-14T22:13:20Z"
@@ -244,10 +244,10 @@ def test_rotated_old_key_works_until_the_default_grace_ends(frozen_clock):
     assert new_api_key != old_key
     start = frozen_clock.at
     frozen_clock.at = start + 3599
-    assert callers.caller_for_key(old_key, frozen_clock.at).name == "ci"
+    assert client_keys.caller_for_key(old_key, frozen_clock.at).name == "ci"
     frozen_clock.at = start + 3600
-    assert callers.caller_for_key(old_key, frozen_clock.at) is None
-    assert callers.caller_for_key(new_api_key, frozen_clock.at).key_id == new_kid
+    assert client_keys.caller_for_key(old_key, frozen_clock.at) is None
+    assert client_keys.caller_for_key(new_api_key, frozen_clock.at).key_id == new_kid
 
 
 def test_a_rotation_deletes_the_keys_whose_grace_has_ended(frozen_clock):
@@ -265,8 +265,8 @@ def test_rotate_with_grace_zero_refuses_the_old_key_at_once(frozen_clock):
     out, _ = run("client", "rotate", "ci", "--grace", "0")
     new_api_key, _ = new_key(out)
     assert "its previous keys are refused from now on" in out
-    assert callers.caller_for_key(old_key, frozen_clock.at) is None
-    assert callers.caller_for_key(new_api_key, frozen_clock.at).name == "ci"
+    assert client_keys.caller_for_key(old_key, frozen_clock.at) is None
+    assert client_keys.caller_for_key(new_api_key, frozen_clock.at).name == "ci"
 
 
 def test_rotate_shows_the_new_key_once_and_list_shows_neither(frozen_clock):
@@ -283,7 +283,7 @@ def test_rotate_shows_the_new_key_once_and_list_shows_neither(frozen_clock):
 def test_rotate_quiet_prints_the_new_key_alone(frozen_clock):
     create("ci", "--all-accounts", "--issue")
     out, _ = run("client", "rotate", "ci", "--quiet")
-    assert callers.caller_for_key(out.removesuffix("\n"), frozen_clock.at).name == "ci"
+    assert client_keys.caller_for_key(out.removesuffix("\n"), frozen_clock.at).name == "ci"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from otp import accounts, callers, rekey
+from otp import accounts, client_keys, rekey
 from otp.models import Account, AuditRecord, ClientKey
 from tests.commands import manage as run_manage
 
@@ -35,7 +35,7 @@ def sealed_under_old(settings, frozen_clock):
     run("account", "add", "ci", stdin=SECRET)
     out = run("client", "create", "bot", "--all-accounts", "--issue", "--quiet")
     api_key = out.strip()
-    return api_key, callers.caller_for_key(api_key, frozen_clock.at).key_id
+    return api_key, client_keys.caller_for_key(api_key, frozen_clock.at).key_id
 
 
 def test_rekey_reseals_under_the_new_key_so_the_old_one_can_go(
@@ -51,7 +51,7 @@ def test_rekey_reseals_under_the_new_key_so_the_old_one_can_go(
     settings.OTP_ENCRYPTION_KEYS = [NEW]
     assert rekey.unopenable(frozen_clock.at) == []
     assert accounts.get_account("ci").secret == SECRET
-    assert callers.signing_key(kid, frozen_clock.at)[0] == api_key
+    assert client_keys.signing_key(kid, frozen_clock.at)[0] == api_key
     record = AuditRecord.objects.get(action="rekey")
     assert (record.client, record.address) == ("operator", "local")
 

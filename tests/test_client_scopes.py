@@ -6,10 +6,11 @@ import json
 import pytest
 from rest_framework import status
 
-from otp import audit, clients, totp
+from otp import audit, clients
 from otp.accounts import add_accounts, remove_account
-from otp.credentials import timestamp_signature
-from otp.otpauth import parse_secret_or_uri
+from otp.core import totp
+from otp.core.credentials import timestamp_signature
+from otp.core.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
 from tests.factories import new_client, signed
 

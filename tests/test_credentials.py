@@ -5,7 +5,7 @@ import hmac
 
 import pytest
 
-from otp.credentials import (
+from otp.core.credentials import (
     constant_time_equal,
     key_id,
     signature_matches,

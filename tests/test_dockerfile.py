@@ -200,5 +200,5 @@ def test_dockerignore_keeps_env_files_venv_and_git_out_of_the_context():
     patterns = [line for line in lines if line and not line.startswith("#")]
     for path in [".env", ".env.local", ".venv/bin/python", ".git/config", "var/otp.sqlite3"]:
         assert ignored(path, patterns), f"{path} would be sent to the build"
-    for path in ["manage.py", "requirements.txt", "otpsite/settings.py", "otp/views.py"]:
+    for path in ["manage.py", "requirements.txt", "otpsite/settings.py", "otp/api/views.py"]:
         assert not ignored(path, patterns), f"{path} is needed by the build but ignored"

@@ -14,10 +14,11 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from otp import account_views, authentication, exceptions, views
-from otp.authentication import ApiKeyAuthentication, HmacSignatureAuthentication
-from otp.credentials import key_id
-from otp.otpauth import ACCOUNT_NAME
+from otp import exceptions
+from otp.api import account_views, authentication, views
+from otp.api.authentication import ApiKeyAuthentication, HmacSignatureAuthentication
+from otp.core.credentials import key_id
+from otp.core.otpauth import ACCOUNT_NAME
 from tests.conftest import FROZEN_AT
 from tests.servers import ROOT, start_gunicorn, start_runserver
 

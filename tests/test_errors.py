@@ -5,7 +5,7 @@ import logging
 import pytest
 from rest_framework import status
 
-from otp import totp
+from otp.core import totp
 
 
 @pytest.mark.parametrize("path", ["/nowhere", "/otp/", "/health/", "/docs", "/openapi.json"])
@@ -19,7 +19,7 @@ def test_unknown_paths_are_404_json(client, path):
 @pytest.mark.parametrize("method", ["OPTIONS", "PUT", "DELETE", "TRACE", "BREW"])
 @pytest.mark.parametrize("path", ["/nowhere", "/otp/", "/docs"])
 def test_unknown_paths_are_404_json_whatever_the_method(client, method, path):
-    # A path's methods are judged only once the path is known (otp.methods).
+    # A path's methods are judged only once the path is known (otp.api.methods).
     response = client.generic(method, path)
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert response.json() == {"error": "Not found"}
@@ -66,7 +66,7 @@ def test_a_crash_is_500_with_a_generic_body_and_a_logged_traceback(authed, monke
 def test_oversized_bodies_rejected_by_django_are_413_json(rf):
     from django.core.exceptions import RequestDataTooBig
 
-    from otp.error_views import bad_request
+    from otp.api.errors import bad_request
 
     response = bad_request(rf.get("/"), RequestDataTooBig())
     assert response.status_code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

@@ -12,7 +12,7 @@ import time
 import pytest
 from rest_framework import status
 
-from otp.credentials import key_id, request_signature
+from otp.core.credentials import key_id, request_signature
 from tests.commands import manage
 from tests.raw_http import connect, raw_request, send
 from tests.servers import start_gunicorn, start_runserver
@@ -250,7 +250,7 @@ def test_the_docs_assets_answer_other_methods_with_json(gunicorn_docs):
         reply = send(gunicorn_docs.port, raw_request(method, bundle))
         assert reply.status == status.HTTP_405_METHOD_NOT_ALLOWED, method
         # WhiteNoise answers these itself, with an empty body, unless
-        # otp.methods.JsonMethodNotAllowedMiddleware sits above it in MIDDLEWARE.
+        # otp.api.methods.JsonMethodNotAllowedMiddleware sits above it in MIDDLEWARE.
         assert reply.headers.get("Content-Type") == "application/json", method
         assert reply.json() == METHOD_NOT_ALLOWED, method
         assert reply.headers["Allow"] == "GET, HEAD", method
@@ -308,7 +308,7 @@ def test_a_host_not_allowed_is_logged_with_its_reason_not_its_name(gunicorn_plai
     (line,) = [
         line for line in log_lines(gunicorn_plain) if line.get("request_id") == "host-check-1"
     ]
-    assert line["logger"] == "otp.access"
+    assert line["logger"] == "otp.api.access"
     assert (line["status"], line["reason"]) == (status.HTTP_400_BAD_REQUEST, "host not allowed")
     assert_log_is_clean(gunicorn_plain, FOREIGN_HOST)
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import RequestFactory, override_settings
 from rest_framework import status
 
-from otp.addresses import client_address
+from otp.api.addresses import client_address
 from tests.conftest import FROZEN_AT
 
 WRONG = {"HTTP_X_API_KEY": "wrong-key-0123456789abcdef"}

@@ -84,7 +84,7 @@ def test_make_dev_listens_on_host_and_port_from_the_env_file(tmp_path):
 # --- make test -------------------------------------------------------------------------------
 
 TIDY_TEST = """
-from otp import totp
+from otp.core import totp
 
 
 def test_tidy():

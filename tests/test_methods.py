@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from django.urls import get_resolver
 from rest_framework import status
 
-from otp.methods import JsonMethodNotAllowedMiddleware, allowed_methods
+from otp.api.methods import JsonMethodNotAllowedMiddleware, allowed_methods
 from otp.models import AuditRecord
 
 SERVED = {
@@ -60,7 +60,7 @@ def test_unknown_paths_stay_404(client, method):
 
 
 def test_allowed_methods_follow_the_view_class():
-    from otp.views import HealthView, OtpVerifyView, OtpView
+    from otp.api.views import HealthView, OtpVerifyView, OtpView
 
     assert allowed_methods(HealthView) == ("GET", "HEAD")
     # ProtectedView refuses HEAD: it would hand out a code nobody receives.

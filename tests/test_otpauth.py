@@ -2,8 +2,8 @@
 
 import pytest
 
-from otp import totp
-from otp.otpauth import (
+from otp.core import totp
+from otp.core.otpauth import (
     AccountSpec,
     InvalidAccount,
     check_name,

@@ -5,8 +5,8 @@ import io
 import pytest
 from rest_framework.exceptions import ParseError
 
+from otp.api.http import LimitedJSONParser
 from otp.exceptions import PayloadTooLarge
-from otp.parsers import LimitedJSONParser
 
 NOT_JSON = "Request body is not valid JSON"
 

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from rest_framework import status
 
-from otp import totp
+from otp.core import totp
 from tests.servers import ROOT, Server, start_gunicorn
 
 API_KEY = os.environ["API_KEY"]

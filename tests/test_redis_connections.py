@@ -8,7 +8,7 @@ import time
 import redis
 from rest_framework import status
 
-from otp.credentials import key_id, request_signature
+from otp.core.credentials import key_id, request_signature
 from tests.backends import (
     LOOPBACK,
     REDIS_PORT,

@@ -3,7 +3,7 @@
 from django.test import override_settings
 from rest_framework import status
 
-from otp import credentials
+from otp.core import credentials
 
 OLD, NEW = "old-key-0123456789abcdef", "new-key-0123456789abcdef"
 

@@ -202,7 +202,7 @@ def test_runserver_refuses_keys_that_cannot_open_the_stored_accounts(tmp_path):
     sealing_key, other_key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=", "Aw" * 21 + "M="
     data = {"DATA_DIR": str(tmp_path), "OTP_ENCRYPTION_KEYS": sealing_key}
     assert run([sys.executable, "manage.py", "migrate", "-v0"], **data).returncode == 0
-    add = "from otp import accounts, audit, otpauth; accounts.add_accounts([('bot', "
+    add = "from otp import accounts, audit; from otp.core import otpauth; accounts.add_accounts([('bot', "
     add += f"otpauth.parse_secret_or_uri('{GOOD_SECRET}'))], audit.operator(), 1700000000)"
     added = run([sys.executable, "manage.py", "shell", "--no-imports", "-c", add], **data)
     assert added.returncode == 0, added.stderr

@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 from rest_framework import status
 
-from otp.credentials import key_id, request_signature, timestamp_signature
+from otp.core.credentials import key_id, request_signature, timestamp_signature
 from tests.conftest import FROZEN_AT
 
 FAILURE = {"error": "Invalid or missing request signature"}

@@ -13,8 +13,8 @@ from types import SimpleNamespace
 import pytest
 from rest_framework import status
 
-from otp import totp
-from otp.credentials import key_id, request_signature
+from otp.core import totp
+from otp.core.credentials import key_id, request_signature
 from tests.backends import (
     LOOPBACK,
     POSTGRES_PORT,

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from otp import totp
+from otp.core import totp
 
 # RFC 6238 Appendix B, SHA-1 rows. The secret is the ASCII "12345678901234567890"; the RFC prints
 # 8-digit codes, and a 6-digit code is the same number mod 10**6, i.e. its last six digits.

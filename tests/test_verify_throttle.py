@@ -5,10 +5,11 @@ import pytest
 from rest_framework import status
 from rest_framework.test import APIClient
 
-from otp import audit, totp
+from otp import audit
 from otp.accounts import add_accounts, remove_account
+from otp.core import totp
+from otp.core.otpauth import parse_secret_or_uri
 from otp.models import AcceptedStep, VerifyFailures
-from otp.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
 from tests.factories import new_client
 

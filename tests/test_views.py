@@ -3,9 +3,9 @@
 import pytest
 from rest_framework import status
 
-from otp import totp
+from otp.api.serializers import HealthSerializer, OtpSerializer, VerifyResultSerializer
+from otp.core import totp
 from otp.models import AuditRecord
-from otp.serializers import HealthSerializer, OtpSerializer, VerifyResultSerializer
 from tests.conftest import FROZEN_AT
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # OTP_SECRET in pyproject's test env

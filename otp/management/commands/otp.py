@@ -9,8 +9,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from otp.credentials import key_id
-from otp.management import cli_accounts, cli_audit, cli_clients, cli_rekey
+from otp.core.credentials import key_id
+from otp.management import cli
 
 
 class Command(BaseCommand):
@@ -38,7 +38,7 @@ class Command(BaseCommand):
             help="Print the v2 key id (X-Key-Id) of each configured API key; never the key.",
         )
         keyid.set_defaults(run=print_key_ids)
-        for group in (cli_accounts, cli_clients, cli_rekey, cli_audit):
+        for group in (cli.accounts, cli.clients, cli.rekey, cli.audit):
             group.add_parsers(commands)
         _name_subcommands(parser)
 

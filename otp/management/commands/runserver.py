@@ -8,7 +8,7 @@ from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 
 class RawTargetRequestHandler(WSGIRequestHandler):
     """Adds RAW_URI: wsgiref keeps only the percent-decoded path (PATH_INFO), and a v2 signature
-    covers the target exactly as the client sent it (otp.authentication.request_target)."""
+    covers the target exactly as the client sent it (otp.api.authentication.request_target)."""
 
     def get_environ(self):
         environ = super().get_environ()

@@ -5,9 +5,9 @@ import re
 import time
 import uuid
 
-from otp.addresses import client_address
+from otp.api.addresses import client_address
 
-access_log = logging.getLogger("otp.access")
+access_log = logging.getLogger("otp.api.access")
 
 # A client's id is echoed and logged only if it cannot smuggle anything into either.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -50,7 +50,7 @@ class RequestLogMiddleware:
         outcome = getattr(request, "verify_outcome", None)
         if outcome is not None:
             fields["verify"] = outcome
-        # Set by otp.error_views, in fixed words.
+        # Set by otp.api.errors, in fixed words.
         reason = getattr(request, "refusal_reason", None)
         if reason is not None:
             fields["reason"] = reason

@@ -12,11 +12,11 @@ from django.db import connection
 from django.db.models import Q
 
 from otp import sealing
-from otp.credentials import constant_time_equal, key_id, matching_key
+from otp.core.credentials import constant_time_equal, key_id, matching_key
 from otp.models import ClientKey
 
 ISSUE, VERIFY = "issue", "verify"
-# What otp.credentials.key_id makes; anything else names no key and is not looked up.
+# What otp.core.credentials.key_id makes; anything else names no key and is not looked up.
 KEY_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
 
 

@@ -5,10 +5,17 @@ import getpass
 
 from django.core.management.base import CommandError
 
-from otp import accounts, audit, clock, sealing, totp
-from otp.management import account_file, listing
+from otp import accounts, audit, sealing
+from otp.core import clock, totp
+from otp.core.otpauth import (
+    ACCOUNT_NAME,
+    AccountSpec,
+    InvalidAccount,
+    check_name,
+    parse_secret_or_uri,
+)
+from otp.management.cli import account_file, listing
 from otp.models import Account
-from otp.otpauth import ACCOUNT_NAME, AccountSpec, InvalidAccount, check_name, parse_secret_or_uri
 
 COLUMNS = {
     "name": "NAME",

@@ -4,10 +4,10 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 
 from otp.accounts import account_summaries
-from otp.authentication import ApiKeyAuthentication
-from otp.schema import ACCOUNT_NAME_PARAMETER, REFUSAL_HEADERS, protected_responses
-from otp.serializers import AccountListSerializer, VerifyRequestSerializer
-from otp.views import OTP_EXAMPLE, OTP_RESPONSE, VERIFY_EXAMPLES, VERIFY_RESPONSE, ProtectedView
+from otp.api.authentication import ApiKeyAuthentication
+from otp.api.openapi import ACCOUNT_NAME_PARAMETER, REFUSAL_HEADERS, protected_responses
+from otp.api.serializers import AccountListSerializer, VerifyRequestSerializer
+from otp.api.views import OTP_EXAMPLE, OTP_RESPONSE, VERIFY_EXAMPLES, VERIFY_RESPONSE, ProtectedView
 
 ACCOUNT_LIST_EXAMPLE = OpenApiExample(
     "Accounts",

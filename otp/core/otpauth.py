@@ -5,7 +5,7 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from otp import totp
+from otp.core import totp
 
 ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 RESERVED_NAMES = frozenset({"default"})  # "default" is OTP_SECRET's account

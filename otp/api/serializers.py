@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from otp import totp
+from otp.core import totp
 
 
 class CodeField(serializers.CharField):

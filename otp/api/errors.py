@@ -17,7 +17,7 @@ def bad_request(request, exception=None):
             {"error": PayloadTooLarge.default_detail}, status=PayloadTooLarge.status_code
         )
     if isinstance(exception, DisallowedHost):
-        # For the access log line (otp.middleware); Django's own message quotes the header.
+        # For the access log line (otp.api.middleware); Django's own message quotes the header.
         request.refusal_reason = "host not allowed"
     return JsonResponse({"error": "Bad request"}, status=status.HTTP_400_BAD_REQUEST)
 
@@ -31,7 +31,7 @@ def not_found(request, exception=None):
 
 
 def method_not_allowed(request, allowed: tuple[str, ...]):
-    """405 with the methods the path answers (otp.methods), in the words DRF's 405 uses too."""
+    """405 with the methods the path answers (otp.api.methods), in the words DRF's 405 uses too."""
     response = JsonResponse(
         {"error": "Method not allowed"}, status=status.HTTP_405_METHOD_NOT_ALLOWED
     )

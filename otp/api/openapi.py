@@ -7,8 +7,8 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-from otp.otpauth import ACCOUNT_NAME
-from otp.serializers import ErrorSerializer
+from otp.api.serializers import ErrorSerializer
+from otp.core.otpauth import ACCOUNT_NAME
 
 # The longest name ACCOUNT_NAME matches: one character, then up to 63.
 ACCOUNT_NAME_MAX_LENGTH = 64
@@ -26,7 +26,7 @@ API_KEY_SCHEME = {
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "otp.authentication.ApiKeyAuthentication"
+    target_class = "otp.api.authentication.ApiKeyAuthentication"
     name = "ApiKey"
 
     def get_security_definition(self, auto_schema):
@@ -37,7 +37,7 @@ class TimestampSignatureScheme(OpenApiAuthenticationExtension):
     """/otp/secure's v1 scheme: the ApiKey scheme, plus two headers that change with the time,
     which that operation documents as its parameters (a person enters them per request)."""
 
-    target_class = "otp.authentication.HmacSignatureAuthentication"
+    target_class = "otp.api.authentication.HmacSignatureAuthentication"
     # Registers nothing of its own: ApiKeyScheme defines "ApiKey" (a second definition of the
     # same name, from another class, would be a conflict).
     name = []
@@ -57,7 +57,7 @@ class SignedRequestScheme(OpenApiAuthenticationExtension):
     lockout). The API description tells scripts about v2.
     """
 
-    target_class = "otp.authentication.SignedRequestAuthentication"
+    target_class = "otp.api.authentication.SignedRequestAuthentication"
 
     @property
     def name(self) -> list[str]:
@@ -85,7 +85,7 @@ class SignedRequestScheme(OpenApiAuthenticationExtension):
 class CodeFieldScheme(OpenApiSerializerFieldExtension):
     """A code is any string; its only bound is the body's size limit."""
 
-    target_class = "otp.serializers.CodeField"
+    target_class = "otp.api.serializers.CodeField"
 
     def map_serializer_field(self, auto_schema, direction):
         # The longest string a body within the limit can carry, as {"otp":"..."} in ASCII.

@@ -8,7 +8,7 @@ docstrings, and on /docs it crashed. Every route answers it like any method it d
 
 import functools
 
-from otp.error_views import method_not_allowed
+from otp.api.errors import method_not_allowed
 
 
 def allowed_methods(view_class) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from otp.otpauth import AccountSpec, InvalidAccount, check_name, parse_uri, suggested_name
+from otp.core.otpauth import AccountSpec, InvalidAccount, check_name, parse_uri, suggested_name
 
 FORMAT_HELP = """\
 One account a line, either

@@ -3,9 +3,9 @@
 from otp import audit
 from otp.accounts import TotpAccount, get_account
 from otp.audit import Actor
-from otp.callers import Caller
+from otp.client_keys import Caller
+from otp.core.otpauth import ACCOUNT_NAME
 from otp.exceptions import AccountNotFound, ActionNotAllowed
-from otp.otpauth import ACCOUNT_NAME
 
 
 def account_for(caller: Caller, actor: Actor, name: str, action: str, at: int) -> TotpAccount:

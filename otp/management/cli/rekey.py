@@ -3,7 +3,8 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
-from otp import audit, clock, rekey, sealing
+from otp import audit, rekey, sealing
+from otp.core import clock
 
 _HELP = (
     "Reseals every stored account secret and client key under the first OTP_ENCRYPTION_KEYS "

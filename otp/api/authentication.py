@@ -4,15 +4,17 @@ v2 signed requests, where the key never leaves the client."""
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from otp import callers, clock, nonces
-from otp.callers import KEY_ID_PATTERN, Caller
-from otp.credentials import (
+from otp import client_keys
+from otp.client_keys import KEY_ID_PATTERN, Caller
+from otp.core import clock
+from otp.core.credentials import (
     NONCE_PATTERN,
     constant_time_equal,
     request_signature,
     signature_matches,
     timestamp_is_fresh,
 )
+from otp.guards import nonces
 
 MAX_SKEW_SECONDS = 30
 
@@ -58,7 +60,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         presented = request.META.get("HTTP_X_API_KEY")
         if presented is None:
             return None
-        caller = callers.caller_for_key(presented, clock.now())
+        caller = client_keys.caller_for_key(presented, clock.now())
         if caller is None:
             raise CredentialsRefused(self.failure_message)
         if caller.requires_signature:
@@ -95,7 +97,7 @@ class HmacSignatureAuthentication(ApiKeyAuthentication):
 
 class SignedRequestAuthentication(BaseAuthentication):
     """v2: `X-Key-Id`, `X-Timestamp`, `X-Nonce`, `X-Signature` over the whole request
-    (otp.credentials.request_signature), and no `X-API-Key`. Each nonce is accepted once."""
+    (otp.core.credentials.request_signature), and no `X-API-Key`. Each nonce is accepted once."""
 
     failure_message = "Invalid or missing request signature"
     # A timestamp stays acceptable until MAX_SKEW_SECONDS after it, and it may lie up to
@@ -111,7 +113,7 @@ class SignedRequestAuthentication(BaseAuthentication):
         timestamp = meta.get("HTTP_X_TIMESTAMP", "")
         nonce = meta.get("HTTP_X_NONCE", "")
         now = clock.now()
-        found = callers.signing_key(claimed_id, now)
+        found = client_keys.signing_key(claimed_id, now)
         if found is None:
             # A key id is public; one of the right shape is worth recording even if unknown.
             known_shape = claimed_id if KEY_ID_PATTERN.fullmatch(claimed_id) else ""

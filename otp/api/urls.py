@@ -1,11 +1,11 @@
 """The service's API routes: exact paths, no trailing slashes, as existing scripts call them.
-A method a route does not serve is 405 before its view runs (otp.methods)."""
+A method a route does not serve is 405 before its view runs (otp.api.methods)."""
 
 from django.urls import path
 
-from otp.account_views import AccountListView, AccountOtpView, AccountVerifyView
-from otp.methods import answering_only_its_methods as only
-from otp.views import (
+from otp.api.account_views import AccountListView, AccountOtpView, AccountVerifyView
+from otp.api.methods import answering_only_its_methods as only
+from otp.api.views import (
     HealthView,
     OtpSecureView,
     OtpVerifyView,

@@ -8,30 +8,32 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otp import audit, clock, codes, lockout, outages, readiness
-from otp.access import account_for
+from otp import audit, codes, outages, readiness
 from otp.accounts import DEFAULT_NAME
-from otp.audit import Actor
-from otp.authentication import (
+from otp.api.access import account_for
+from otp.api.authentication import (
     ApiKeyAuthentication,
     HmacSignatureAuthentication,
     SignedRequestAuthentication,
 )
-from otp.callers import ISSUE, VERIFY
-from otp.exceptions import TooManyFailedAuthentications, TooManyWrongCodes
-from otp.otpauth import ACCOUNT_NAME
-from otp.schema import (
+from otp.api.openapi import (
     REFUSAL_HEADERS,
     TIMESTAMP_SIGNATURE_PARAMETERS,
     UNAVAILABLE,
     protected_responses,
 )
-from otp.serializers import (
+from otp.api.serializers import (
     HealthSerializer,
     OtpSerializer,
     VerifyRequestSerializer,
     VerifyResultSerializer,
 )
+from otp.audit import Actor
+from otp.client_keys import ISSUE, VERIFY
+from otp.core import clock
+from otp.core.otpauth import ACCOUNT_NAME
+from otp.exceptions import TooManyFailedAuthentications, TooManyWrongCodes
+from otp.guards import lockout
 
 OTP_EXAMPLE = OpenApiExample(
     "Current code", {"otp": "482910", "valid_for_seconds": 18, "timestamp": 1700000012}

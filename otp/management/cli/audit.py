@@ -5,8 +5,9 @@ import argparse
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from otp import audit, audit_report, clock
-from otp.management import listing
+from otp import audit, audit_report
+from otp.core import clock
+from otp.management.cli import listing
 
 _HELP = """\
 Lists audit records, oldest first: codes issued, verifications, refused callers and every

@@ -5,8 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.management.base import CommandError
 
-from otp import audit, clients, clock, sealing
-from otp.management import listing
+from otp import audit, clients, sealing
+from otp.core import clock
+from otp.management.cli import listing
 
 COLUMNS = {
     "name": "NAME",
