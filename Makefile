@@ -49,7 +49,7 @@ lint: $(VENV)/.dev-installed
 
 # Leaves the work tree as it found it: test data goes to temporary folders and caches to .venv,
 # Python writes no bytecode here, and git status before and after must agree. PYTEST_ARGS
-# narrows the pytest run (e.g. PYTEST_ARGS=tests/test_totp.py).
+# narrows the pytest run (e.g. PYTEST_ARGS=tests/core/test_totp.py).
 test: $(VENV)/.dev-installed
 	@tree=$$(mktemp -d) && trap 'rm -rf "$$tree"' EXIT; \
 	git status --porcelain --ignored >"$$tree/before" 2>/dev/null; \

