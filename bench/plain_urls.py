@@ -10,10 +10,10 @@ from otp import codes
 from otp.accounts import default_account
 from otp.api.addresses import client_address
 from otp.api.views import OtpView
-from otp.audit import Actor
 from otp.client_keys import environment_caller
 from otp.core import clock
 from otp.core.credentials import matching_key
+from otp.core.principals import Actor
 
 drf_view = OtpView.as_view()
 

@@ -107,6 +107,7 @@ def pieces(api_key: str, client_key: str) -> list[tuple[str, object]]:
 
     from otp import accounts, audit, client_keys, sealing
     from otp.core import clock
+    from otp.core.principals import Action, Outcome
     from otp.models import Account
 
     sealed = Account.objects.get(name=ACCOUNT).sealed_secret
@@ -120,7 +121,9 @@ def pieces(api_key: str, client_key: str) -> list[tuple[str, object]]:
 
     def audited():
         with transaction.atomic():
-            audit.record(actor, "issue", "issued", ACCOUNT, now)
+            audit.record(
+                actor, action=Action.ISSUE, outcome=Outcome.ISSUED, account=ACCOUNT, at=now
+            )
 
     return [
         ("the client's key to its caller (client_keys.caller_for_key)",

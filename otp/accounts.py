@@ -7,12 +7,11 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 
 from otp import audit, sealing
-from otp.audit import Actor
 from otp.core import totp
-from otp.core.otpauth import AccountSpec, InvalidAccount, check_name
+from otp.core.names import DEFAULT_NAME, InvalidAccount, check_name
+from otp.core.otpauth import AccountSpec
+from otp.core.principals import Action, Actor, Outcome
 from otp.models import TEXT_LIMIT, Account, Client, VerifyFailures
-
-DEFAULT_NAME = "default"
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ def add_accounts(named_specs: list[tuple[str, AccountSpec]], actor: Actor, at: i
             except IntegrityError:
                 # Added by someone else between the check and now.
                 raise InvalidAccount(f'account "{name}" already exists') from None
-            audit.record(actor, "account.add", "ok", name, at)
+            audit.record(actor, action=Action.ACCOUNT_ADD, outcome=Outcome.OK, account=name, at=at)
 
 
 def remove_account(name: str, actor: Actor, at: int) -> bool:
@@ -128,5 +127,5 @@ def remove_account(name: str, actor: Actor, at: int) -> bool:
             if name in client.accounts:
                 client.accounts = [granted for granted in client.accounts if granted != name]
                 client.save(update_fields=["accounts"])
-        audit.record(actor, "account.remove", "ok", name, at)
+        audit.record(actor, action=Action.ACCOUNT_REMOVE, outcome=Outcome.OK, account=name, at=at)
     return True

@@ -4,16 +4,15 @@ authentications counted by the minute."""
 import contextlib
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
+from otp.core.principals import OPERATOR, REFUSALS, Action, Actor, Outcome
 from otp.exceptions import ServiceUnavailable
 
 audit_log = logging.getLogger("otp.audit")
-# The client column of the operator's own changes; no client may be called this.
-OPERATOR = "operator"
 
 # Plain SQL: written on every code handed out, where the ORM's query building would cost more
 # than the insert itself (bench/profile_request.py measured that for the other hot paths).
@@ -41,8 +40,6 @@ _HELD = (
     'SELECT EXISTS (SELECT 1 FROM "otp_account" WHERE name = %s), '
     'EXISTS (SELECT 1 FROM "otp_clientkey" WHERE key_id = %s)'
 )
-REFUSED = "authenticate"  # the action of a refused authentication
-REFUSAL_OUTCOMES = ("missing", "failed", "locked_out")
 
 
 class AuditNotWritten(ServiceUnavailable, DatabaseError):
@@ -51,23 +48,12 @@ class AuditNotWritten(ServiceUnavailable, DatabaseError):
     in one line as before."""
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts and from where: a client over HTTP, or the operator at the command line (whose
-    changes to a client are recorded under that client's name)."""
-
-    client: str
-    key_id: str = ""
-    address: str = ""
-    request_id: str = ""
-
-
 def operator() -> Actor:
     """The person running `manage.py otp ...`; each command gets its own request id."""
     return Actor(client=OPERATOR, address="local", request_id=uuid.uuid4().hex)
 
 
-def record(actor: Actor, action: str, outcome: str, account: str, at: int) -> None:
+def record(actor: Actor, *, action: Action, outcome: Outcome, account: str = "", at: int) -> None:
     """Write one record in the caller's transaction, and log it once that commits.
 
     Raises if the row cannot be written (the database's error, or AuditNotWritten): the
@@ -81,16 +67,16 @@ def record(actor: Actor, action: str, outcome: str, account: str, at: int) -> No
 
 
 def record_refusal(
-    actor: Actor, outcome: str, account: str, at: int, *, stored_account: bool = True
+    actor: Actor, *, outcome: Outcome, account: str, at: int, stored_account: bool = True
 ) -> None:
-    """Count one refused authentication (REFUSAL_OUTCOMES) on the one record of its minute,
+    """Count one refused authentication (principals.REFUSALS) on the one record of its minute,
     address, client, key id and account, in the caller's transaction; raises as record() does.
 
     `account` (looked up among the stored ones if `stored_account`) and a key id named by no
     client are kept only if the service holds them. Each refusal is still its own log line,
     under its own request id (its access line's): the table is what a flood must not grow.
     """
-    if outcome not in REFUSAL_OUTCOMES:
+    if outcome not in REFUSALS:
         raise ValueError(f"not a refused authentication: {outcome}")
     with _unwritten_is_503():
         no_account, no_key = _unheld(
@@ -100,7 +86,7 @@ def record_refusal(
             account = ""
         if no_key:
             actor = replace(actor, key_id="")
-        fields = _fields(actor, REFUSED, outcome, account)
+        fields = _fields(actor, Action.AUTHENTICATE, outcome, account)
         with connection.cursor() as cursor:
             cursor.execute(_COUNT_REFUSAL, [_db_time(at), *fields.values(), at // 60])
     _log_on_commit(at, fields)
@@ -117,13 +103,14 @@ def _unheld(account: str, key_id: str) -> tuple[bool, bool]:
     return bool(account and not account_held), bool(key_id and not key_held)
 
 
-def _fields(actor: Actor, action: str, outcome: str, account: str) -> dict:
+def _fields(actor: Actor, action: Action, outcome: Outcome, account: str) -> dict:
+    # Plain strings: a database driver may write an enum member by its name, not its value.
     return {
         "client": actor.client,
         "key_id": actor.key_id,
         "account": account,
-        "action": action,
-        "outcome": outcome,
+        "action": str(action),
+        "outcome": str(outcome),
         "address": actor.address,
         "request_id": actor.request_id,
     }

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from otp import audit
-from otp.audit import Actor
+from otp.core.principals import Action, Actor, Outcome
 from otp.models import AuditRecord
 
 # Column key -> table heading, in the order shown.
@@ -93,5 +93,5 @@ def purge(actor: Actor, now: int) -> int:
     in one transaction; returns how many were deleted."""
     with transaction.atomic():
         deleted, _ = AuditRecord.objects.filter(at__lt=retention_cutoff(now)).delete()
-        audit.record(actor, "audit.purge", "ok", "", now)
+        audit.record(actor, action=Action.AUDIT_PURGE, outcome=Outcome.OK, at=now)
     return deleted

@@ -1,11 +1,11 @@
-"""Who is calling: an all-access key of the environment, or a client's live key with its grants."""
+"""Who is calling: an all-access key of the environment, or a client's live key with its grants
+(the Caller, otp/core/principals.py)."""
 
 import hashlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
 
 from django.conf import settings
 from django.db import connection
@@ -13,36 +13,11 @@ from django.db.models import Q
 
 from otp import sealing
 from otp.core.credentials import constant_time_equal, key_id, matching_key
+from otp.core.principals import Caller
 from otp.models import ClientKey
 
-ISSUE, VERIFY = "issue", "verify"
 # What otp.core.credentials.key_id makes; anything else names no key and is not looked up.
 KEY_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The authenticated principal: what it may see and do. The service has no user accounts.
-
-    Every grant is spelled out: a caller built without them could do nothing.
-    """
-
-    name: str
-    key_id: str
-    all_accounts: bool
-    accounts: frozenset[str]
-    may_issue: bool
-    may_verify: bool
-    requires_signature: bool
-    is_authenticated: ClassVar[bool] = True
-
-    def may_see(self, account: str) -> bool:
-        return self.all_accounts or account in self.accounts
-
-    def may(self, action: str, account: str) -> bool:
-        # An unknown action is a KeyError, never a silent yes.
-        allowed = {ISSUE: self.may_issue, VERIFY: self.may_verify}[action]
-        return allowed and self.may_see(account)
 
 
 def environment_caller(api_key: str) -> Caller:

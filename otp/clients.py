@@ -10,11 +10,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from otp import audit, sealing
-from otp.accounts import DEFAULT_NAME
-from otp.audit import Actor
-from otp.client_keys import ISSUE, VERIFY, key_associated_data
+from otp.client_keys import key_associated_data
 from otp.core.credentials import key_id
-from otp.core.otpauth import ACCOUNT_NAME
+from otp.core.names import ACCOUNT_NAME, DEFAULT_NAME
+from otp.core.principals import OPERATOR, Action, Actor, Outcome
 from otp.models import Account, Client, ClientKey
 
 # Longer than the 16 characters the environment keys need, and URL-safe so it pastes anywhere.
@@ -70,7 +69,12 @@ def create_client(
             # Created by someone else between the check and now.
             raise ClientError(f'client "{name}" already exists') from None
         api_key, kid = _add_key(client, now)
-        audit.record(replace(actor, client=name, key_id=kid), "client.create", "ok", "", now)
+        audit.record(
+            replace(actor, client=name, key_id=kid),
+            action=Action.CLIENT_CREATE,
+            outcome=Outcome.OK,
+            at=now,
+        )
     return api_key, kid
 
 
@@ -78,10 +82,10 @@ def _check_name(name: str) -> None:
     # Client names follow the account-name rule, so they are safe to quote in any message.
     if not ACCOUNT_NAME.fullmatch(name):
         raise ClientError(f"client name must match {ACCOUNT_NAME.pattern}")
-    if name == audit.OPERATOR:
+    if name == OPERATOR:
         # The audit trail's name for the person at the command line: a client must not pass
         # for them.
-        raise ClientError(f'"{audit.OPERATOR}" is reserved for the audit trail\'s operator')
+        raise ClientError(f'"{OPERATOR}" is reserved for the audit trail\'s operator')
 
 
 def _add_key(client: Client, now: int) -> tuple[str, str]:
@@ -113,7 +117,9 @@ def revoke_client(name: str, actor: Actor, now: int) -> None:
             raise ClientError(f'no client "{name}" that is not revoked already')
         # A revoked key never works again: nothing of it (hash, sealed copy) need stay stored.
         ClientKey.objects.filter(client__name=name).delete()
-        audit.record(replace(actor, client=name), "client.revoke", "ok", "", now)
+        audit.record(
+            replace(actor, client=name), action=Action.CLIENT_REVOKE, outcome=Outcome.OK, at=now
+        )
 
 
 def rotate_client(name: str, grace_seconds: int, actor: Actor, now: int) -> tuple[str, str]:
@@ -133,7 +139,12 @@ def rotate_client(name: str, grace_seconds: int, actor: Actor, now: int) -> tupl
             expires_at=ends
         )
         api_key, kid = _add_key(client, now)
-        audit.record(replace(actor, client=name, key_id=kid), "client.rotate", "ok", "", now)
+        audit.record(
+            replace(actor, client=name, key_id=kid),
+            action=Action.CLIENT_ROTATE,
+            outcome=Outcome.OK,
+            at=now,
+        )
     return api_key, kid
 
 
@@ -154,7 +165,10 @@ def client_rows(now: int) -> list[dict]:
                 "accounts": ["*"] if client.all_accounts else list(client.accounts),
                 "actions": [
                     action
-                    for action, allowed in ((ISSUE, client.may_issue), (VERIFY, client.may_verify))
+                    for action, allowed in (
+                        (Action.ISSUE, client.may_issue),
+                        (Action.VERIFY, client.may_verify),
+                    )
                     if allowed
                 ],
                 "requires_signature": client.requires_signature,

@@ -9,8 +9,8 @@ from django.db import transaction
 
 from otp import audit
 from otp.accounts import TotpAccount
-from otp.audit import Actor
 from otp.core import totp
+from otp.core.principals import Action, Actor, Outcome
 from otp.guards import backoff
 from otp.guards.replay import accept_step
 
@@ -20,7 +20,7 @@ def issue(account: TotpAccount, actor: Actor, at: int) -> dict:
     and no code leaves the service)."""
     # One statement: in autocommit it is committed before the code is computed, without the
     # BEGIN and COMMIT round trips an explicit transaction costs on PostgreSQL.
-    audit.record(actor, "issue", "issued", account.name, at)
+    audit.record(actor, action=Action.ISSUE, outcome=Outcome.ISSUED, account=account.name, at=at)
     return {
         "otp": totp.code_at(account.secret, at, account.params),
         "valid_for_seconds": totp.seconds_left(at, account.params),
@@ -30,7 +30,7 @@ def issue(account: TotpAccount, actor: Actor, at: int) -> dict:
 
 @dataclass(frozen=True)
 class Verification:
-    outcome: str  # "valid", "invalid", "replayed" or "throttled"
+    outcome: Outcome  # VALID, INVALID, REPLAYED or THROTTLED
     retry_after: int = 0  # seconds, when throttled
 
 
@@ -51,22 +51,24 @@ def verify(account: TotpAccount, code: str, actor: Actor, at: int) -> Verificati
         counter = backoff.lock_counter(account.name) if settings.VERIFY_FAILURE_LIMIT else None
         wait = backoff.seconds_blocked(counter, at) if counter else 0
         if wait:
-            result = Verification("throttled", wait)
+            result = Verification(Outcome.THROTTLED, wait)
         else:
             result = Verification(_check(account, code, at))
-            if counter and result.outcome == "invalid":
+            if counter and result.outcome == Outcome.INVALID:
                 backoff.count_failure(counter, at)
-            elif counter and result.outcome == "valid":
+            elif counter and result.outcome == Outcome.VALID:
                 backoff.reset(counter)
-        audit.record(actor, "verify", result.outcome, account.name, at)
+        audit.record(
+            actor, action=Action.VERIFY, outcome=result.outcome, account=account.name, at=at
+        )
     return result
 
 
-def _check(account: TotpAccount, code: str, at: int) -> str:
-    """ "valid", "invalid" or "replayed": a matching code is valid only the first time its time
+def _check(account: TotpAccount, code: str, at: int) -> Outcome:
+    """VALID, INVALID or REPLAYED: a matching code is valid only the first time its time
     step (or a later one) is used."""
     step = totp.matching_step(account.secret, code, at, account.params)
     if step is None:
-        return "invalid"
+        return Outcome.INVALID
     fingerprint = totp.fingerprint(account.secret, account.params)
-    return "valid" if accept_step(fingerprint, step) else "replayed"
+    return Outcome.VALID if accept_step(fingerprint, step) else Outcome.REPLAYED

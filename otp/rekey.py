@@ -5,9 +5,9 @@ from django.db import transaction
 
 from otp import audit, sealing
 from otp.accounts import associated_data as account_data
-from otp.audit import Actor
 from otp.client_keys import key_associated_data as key_data
 from otp.client_keys import live_keys
+from otp.core.principals import Action, Actor, Outcome
 from otp.models import Account
 
 
@@ -65,5 +65,5 @@ def rekey(actor: Actor, now: int) -> int:
             setattr(row, field, sealing.seal(sealing.open_sealed(sealed, data), data))
             row.save(update_fields=[field])
             resealed += 1
-        audit.record(actor, "rekey", "ok", "", now)
+        audit.record(actor, action=Action.REKEY, outcome=Outcome.OK, at=now)
     return resealed

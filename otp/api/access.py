@@ -2,13 +2,12 @@
 
 from otp import audit
 from otp.accounts import TotpAccount, get_account
-from otp.audit import Actor
-from otp.client_keys import Caller
-from otp.core.otpauth import ACCOUNT_NAME
+from otp.core.names import ACCOUNT_NAME
+from otp.core.principals import Action, Actor, Caller, Outcome
 from otp.exceptions import AccountNotFound, ActionNotAllowed
 
 
-def account_for(caller: Caller, actor: Actor, name: str, action: str, at: int) -> TotpAccount:
+def account_for(caller: Caller, actor: Actor, name: str, action: Action, at: int) -> TotpAccount:
     """The account `name` if `caller` may do `action` on it.
 
     AccountNotFound if it may not see it or there is none (one answer, so a client cannot learn
@@ -16,13 +15,13 @@ def account_for(caller: Caller, actor: Actor, name: str, action: str, at: int) -
     """
     if not ACCOUNT_NAME.fullmatch(name):
         # Not a name any account can have; not recorded as sent (it could be anything).
-        audit.record(actor, action, "not_found", "", at)
+        audit.record(actor, action=action, outcome=Outcome.NOT_FOUND, at=at)
         raise AccountNotFound()
     account = get_account(name) if caller.may_see(name) else None
     if account is None:
-        audit.record(actor, action, "not_found", name, at)
+        audit.record(actor, action=action, outcome=Outcome.NOT_FOUND, account=name, at=at)
         raise AccountNotFound()
     if not caller.may(action, name):
-        audit.record(actor, action, "denied", name, at)
+        audit.record(actor, action=action, outcome=Outcome.DENIED, account=name, at=at)
         raise ActionNotAllowed()
     return account

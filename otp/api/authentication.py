@@ -5,7 +5,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 from otp import client_keys
-from otp.client_keys import KEY_ID_PATTERN, Caller
+from otp.client_keys import KEY_ID_PATTERN
 from otp.core import clock
 from otp.core.credentials import (
     NONCE_PATTERN,
@@ -14,6 +14,7 @@ from otp.core.credentials import (
     signature_matches,
     timestamp_is_fresh,
 )
+from otp.core.principals import Caller
 from otp.guards import nonces
 
 MAX_SKEW_SECONDS = 30

@@ -8,7 +8,7 @@ from drf_spectacular.extensions import (
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from otp.api.serializers import ErrorSerializer
-from otp.core.otpauth import ACCOUNT_NAME
+from otp.core.names import ACCOUNT_NAME
 
 # The longest name ACCOUNT_NAME matches: one character, then up to 63.
 ACCOUNT_NAME_MAX_LENGTH = 64

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from otp import audit, codes, outages, readiness
-from otp.accounts import DEFAULT_NAME
 from otp.api.access import account_for
 from otp.api.authentication import (
     ApiKeyAuthentication,
@@ -28,10 +27,9 @@ from otp.api.serializers import (
     VerifyRequestSerializer,
     VerifyResultSerializer,
 )
-from otp.audit import Actor
-from otp.client_keys import ISSUE, VERIFY
 from otp.core import clock
-from otp.core.otpauth import ACCOUNT_NAME
+from otp.core.names import ACCOUNT_NAME, DEFAULT_NAME
+from otp.core.principals import Action, Actor, Outcome
 from otp.exceptions import TooManyFailedAuthentications, TooManyWrongCodes
 from otp.guards import lockout
 
@@ -71,7 +69,7 @@ class ProtectedView(APIView):
         now = clock.now()
         wait = lockout.seconds_locked(request.client_address, now)
         if wait:
-            self.record_refusal(request, "locked_out", now)
+            self.record_refusal(request, Outcome.LOCKED_OUT, now)
             raise TooManyFailedAuthentications(wait)
         try:
             super().initial(request, *args, **kwargs)
@@ -80,18 +78,18 @@ class ProtectedView(APIView):
             # and counting it would let a misconfigured monitor lock out every bot behind it.
             with transaction.atomic():  # counted only if it is on the record too
                 lockout.record_failure(request.client_address, now)
-                self.record_refusal(request, "failed", now, refused)
+                self.record_refusal(request, Outcome.FAILED, now, refused)
             raise
 
     def permission_denied(self, request, message=None, code=None):
         # With no credentials at all DRF would say "credentials were not provided"; answer as for
         # wrong ones, so a client cannot probe which part it got right.
         if request.authenticators and not request.successful_authenticator:
-            self.record_refusal(request, "missing", clock.now())
+            self.record_refusal(request, Outcome.MISSING, clock.now())
             raise NotAuthenticated(request.authenticators[0].failure_message)
         super().permission_denied(request, message, code)
 
-    def record_refusal(self, request, outcome: str, at: int, refused=None) -> None:
+    def record_refusal(self, request, outcome: Outcome, at: int, refused=None) -> None:
         """Audit a refused authentication, with whatever is known of who tried (a key id and
         client a refused key or signature named) and which account the path names."""
         actor = Actor(
@@ -105,7 +103,9 @@ class ProtectedView(APIView):
             name = ""
         # Counted on one record a minute, so a flood does not grow the table per request; the
         # default account has no stored row to be looked up in.
-        audit.record_refusal(actor, outcome, name, at, stored_account=name != DEFAULT_NAME)
+        audit.record_refusal(
+            actor, outcome=outcome, account=name, at=at, stored_account=name != DEFAULT_NAME
+        )
 
     @staticmethod
     def actor(request) -> Actor:
@@ -119,20 +119,20 @@ class ProtectedView(APIView):
 
     def issue(self, request, name: str) -> Response:
         at, actor = clock.now(), self.actor(request)
-        account = account_for(request.user, actor, name, ISSUE, at)
+        account = account_for(request.user, actor, name, Action.ISSUE, at)
         return Response(codes.issue(account, actor, at))
 
     def verify(self, request, name: str) -> Response:
         at, actor = clock.now(), self.actor(request)
-        account = account_for(request.user, actor, name, VERIFY, at)
+        account = account_for(request.user, actor, name, Action.VERIFY, at)
         serializer = VerifyRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         result = codes.verify(account, serializer.validated_data["otp"], actor, at)
         # The access log line says why a code was refused; the client only sees valid: false.
         request._request.verify_outcome = result.outcome
-        if result.outcome == "throttled":
+        if result.outcome == Outcome.THROTTLED:
             raise TooManyWrongCodes(result.retry_after)
-        return Response({"valid": result.outcome == "valid", "timestamp": at})
+        return Response({"valid": result.outcome == Outcome.VALID, "timestamp": at})
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Every protected request reads the database first (the lockout check): an answer

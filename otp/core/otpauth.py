@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from otp.core import totp
+from otp.core.names import RESERVED_NAMES, InvalidAccount
 
-ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-RESERVED_NAMES = frozenset({"default"})  # "default" is OTP_SECRET's account
 # A QR code holds under 3 KB and real otpauth URIs are a few hundred characters; the cap keeps an
 # import file's junk line from costing real work.
 MAX_INPUT_CHARS = 2048
@@ -25,10 +24,6 @@ _NOT_NAME_CHARACTERS = re.compile(r"[^a-z0-9._-]+")
 _NAME_START = re.compile(r"^[^a-z0-9]+")
 _URI_OPTIONS_REFUSED = "only for a bare secret; the URI sets its own"
 _MALFORMED = "the URI is malformed; expected otpauth://totp/LABEL?secret=..."
-
-
-class InvalidAccount(ValueError):
-    """One clear line saying what is wrong; never holds the secret."""
 
 
 @dataclass(frozen=True)
@@ -95,15 +90,6 @@ def parse_secret_or_uri(
         return parse_uri(text)
     params = _params(algorithm, digits, period)
     return AccountSpec(_secret(text), params, _printable("issuer", issuer.strip()))
-
-
-def check_name(name: str) -> str:
-    """Return `name` if it is a usable account name, else raise InvalidAccount."""
-    if not ACCOUNT_NAME.fullmatch(name):
-        raise InvalidAccount(f"account name must match {ACCOUNT_NAME.pattern}")
-    if name in RESERVED_NAMES:
-        raise InvalidAccount(f'"{name}" is reserved for OTP_SECRET')
-    return name
 
 
 def suggested_name(spec: AccountSpec) -> str:

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from otp import audit, audit_report
-from otp.audit import Actor
+from otp.core.principals import Actor
 from otp.models import AuditRecord
 from tests.conftest import FROZEN_AT
 from tests.support.commands import manage as run_manage
@@ -39,11 +39,13 @@ def actions(*args) -> list[str]:
 def trail(frozen_clock):
     """Records written out of time order, as concurrent workers may commit them."""
     now = frozen_clock.at
-    audit.record(BOT, "issue", "ok", "github-bot", now - 10)
-    audit.record(OTHER, "verify", "rejected", "deploy", now - 2 * DAY - 1)
-    audit.record(BOT, "verify", "ok", "deploy", now - HOUR)
-    audit.record(BOT, "authenticate", "refused", "", now - HOUR - 1)
-    audit.record(OTHER, "issue", "ok", "github-bot", now - 10)  # same second: kept in order
+    audit.record(BOT, action="issue", outcome="ok", account="github-bot", at=now - 10)
+    audit.record(OTHER, action="verify", outcome="rejected", account="deploy", at=now - 2 * DAY - 1)
+    audit.record(BOT, action="verify", outcome="ok", account="deploy", at=now - HOUR)
+    audit.record(BOT, action="authenticate", outcome="refused", at=now - HOUR - 1)
+    audit.record(
+        OTHER, action="issue", outcome="ok", account="github-bot", at=now - 10
+    )  # same second: kept in order
     return now
 
 
@@ -161,10 +163,10 @@ def refusals(frozen_clock):
     """Three refusals alike in one minute, two more of another outcome, then a code issued."""
     now = frozen_clock.at
     for _ in range(3):
-        audit.record_refusal(STRANGER, "missing", "default", now - 30)
+        audit.record_refusal(STRANGER, outcome="missing", account="default", at=now - 30)
     for _ in range(2):
-        audit.record_refusal(STRANGER, "failed", "default", now - 5)
-    audit.record(BOT, "issue", "issued", "default", now - 1)
+        audit.record_refusal(STRANGER, outcome="failed", account="default", at=now - 5)
+    audit.record(BOT, action="issue", outcome="issued", account="default", at=now - 1)
     return now
 
 
@@ -219,10 +221,10 @@ def test_purge_deletes_only_records_older_than_the_retention_and_records_itself(
 ):
     settings.AUDIT_RETENTION_DAYS = 90
     now = frozen_clock.at
-    audit.record(BOT, "issue", "ok", "old", now - 400 * DAY)
-    audit.record(BOT, "issue", "ok", "just-past", now - 90 * DAY - 1)
-    audit.record(BOT, "issue", "ok", "at-the-limit", now - 90 * DAY)
-    audit.record(BOT, "issue", "ok", "recent", now - DAY)
+    audit.record(BOT, action="issue", outcome="ok", account="old", at=now - 400 * DAY)
+    audit.record(BOT, action="issue", outcome="ok", account="just-past", at=now - 90 * DAY - 1)
+    audit.record(BOT, action="issue", outcome="ok", account="at-the-limit", at=now - 90 * DAY)
+    audit.record(BOT, action="issue", outcome="ok", account="recent", at=now - DAY)
     out = run("audit", "purge")
     assert out == "deleted 2 audit records older than 90 days (before 2023-08-16T22:13:20Z)\n"
     assert list(AuditRecord.objects.order_by("at").values_list("account", flat=True)) == [
@@ -237,8 +239,10 @@ def test_purge_deletes_only_records_older_than_the_retention_and_records_itself(
 
 def test_purge_follows_the_configured_retention(settings, frozen_clock):
     settings.AUDIT_RETENTION_DAYS = 1
-    audit.record(BOT, "issue", "ok", "two-days", frozen_clock.at - 2 * DAY)
-    audit.record(BOT, "issue", "ok", "an-hour", frozen_clock.at - HOUR)
+    audit.record(
+        BOT, action="issue", outcome="ok", account="two-days", at=frozen_clock.at - 2 * DAY
+    )
+    audit.record(BOT, action="issue", outcome="ok", account="an-hour", at=frozen_clock.at - HOUR)
     assert run("audit", "purge").startswith("deleted 1 audit record older than 1 days")
     assert AuditRecord.objects.filter(account="two-days").count() == 0
     assert AuditRecord.objects.filter(account="an-hour").count() == 1

@@ -3,14 +3,8 @@
 import pytest
 
 from otp.core import totp
-from otp.core.otpauth import (
-    AccountSpec,
-    InvalidAccount,
-    check_name,
-    parse_secret_or_uri,
-    parse_uri,
-    suggested_name,
-)
+from otp.core.names import InvalidAccount, check_name
+from otp.core.otpauth import AccountSpec, parse_secret_or_uri, parse_uri, suggested_name
 
 # Distinctive, so a message that echoes it (or a recognisable part of it) is caught.
 SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"

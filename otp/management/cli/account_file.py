@@ -3,7 +3,8 @@
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from otp.core.otpauth import AccountSpec, InvalidAccount, check_name, parse_uri, suggested_name
+from otp.core.names import InvalidAccount, check_name
+from otp.core.otpauth import AccountSpec, parse_uri, suggested_name
 
 FORMAT_HELP = """\
 One account a line, either

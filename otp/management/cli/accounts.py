@@ -7,13 +7,8 @@ from django.core.management.base import CommandError
 
 from otp import accounts, audit, sealing
 from otp.core import clock, totp
-from otp.core.otpauth import (
-    ACCOUNT_NAME,
-    AccountSpec,
-    InvalidAccount,
-    check_name,
-    parse_secret_or_uri,
-)
+from otp.core.names import ACCOUNT_NAME, DEFAULT_NAME, InvalidAccount, check_name
+from otp.core.otpauth import AccountSpec, parse_secret_or_uri
 from otp.management.cli import account_file, listing
 from otp.models import Account
 
@@ -120,7 +115,7 @@ def list_accounts(command, options) -> None:
 
 def remove_account(command, options) -> None:
     name = options["name"]
-    if name == accounts.DEFAULT_NAME:
+    if name == DEFAULT_NAME:
         raise CommandError(
             f'"{name}" is OTP_SECRET\'s account: it cannot be removed, only OTP_SECRET changed'
         )
