@@ -48,8 +48,6 @@ the server logged and those wrk counted.
 
 import base64
 import contextlib
-import hashlib
-import hmac
 import http.client
 import json
 import os
@@ -69,7 +67,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from otp.core import totp  # pure arithmetic, no Django: checks the account scenario's codes
+from otp.core import credentials, totp  # pure Python, no Django: codes and v2 signatures
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
@@ -499,15 +497,12 @@ class Server:
 def signed_header_sets(api_key: str, count: int) -> list[str]:
     """`count` v2 header sets for GET /otp, each with its own nonce, signed now:
     "key_id timestamp nonce signature" per line (otp.core.credentials.request_signature)."""
-    kid = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    kid = credentials.key_id(api_key)
     timestamp = str(int(time.time()))
-    empty_body = hashlib.sha256(b"").hexdigest()
-    key = api_key.encode()
     lines = []
     for _ in range(count):
         nonce = secrets.token_urlsafe(18)  # 24 characters of [A-Za-z0-9_-]
-        message = "\n".join(["OTP-HMAC-SHA256", timestamp, nonce, "GET", "/otp", empty_body])
-        signature = hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+        signature = credentials.request_signature(api_key, timestamp, nonce, "GET", "/otp", b"")
         lines.append(f"{kid} {timestamp} {nonce} {signature}")
     return lines
 

@@ -47,6 +47,8 @@ def associated_data(name: str) -> str:
 
 # Read on every request for a stored account: plain SQL, since the ORM's query building cost
 # ten times the query itself (bench/profile_issue.py).
+# Whether a refused request named a stored account (otp/api/base.py): on the flood path.
+_EXISTS = 'SELECT EXISTS (SELECT 1 FROM "otp_account" WHERE name = %s)'
 _READ = (
     'SELECT issuer, label, algorithm, digits, period, sealed_secret FROM "otp_account" '
     "WHERE name = %s"
@@ -129,3 +131,10 @@ def remove_account(name: str, actor: Actor, at: int) -> bool:
                 client.save(update_fields=["accounts"])
         audit.record(actor, action=Action.ACCOUNT_REMOVE, outcome=Outcome.OK, account=name, at=at)
     return True
+
+
+def is_stored(name: str) -> bool:
+    """Whether an account called `name` is held in the database."""
+    with connection.cursor() as cursor:
+        cursor.execute(_EXISTS, [name])
+        return bool(cursor.fetchone()[0])

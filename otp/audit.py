@@ -4,7 +4,6 @@ authentications counted by the minute."""
 import contextlib
 import logging
 import uuid
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -33,13 +32,6 @@ _COUNT_REFUSAL = (
     'WHERE "minute" IS NOT NULL '
     'DO UPDATE SET "count" = "otp_auditrecord"."count" + 1'
 )
-# A refused caller names any account or key id it likes: one the service does not hold is
-# recorded as "", or each made-up name would be a record of its own and a flood of them would fill
-# the disk as before. One query, on primary keys, and only when the request named something.
-_HELD = (
-    'SELECT EXISTS (SELECT 1 FROM "otp_account" WHERE name = %s), '
-    'EXISTS (SELECT 1 FROM "otp_clientkey" WHERE key_id = %s)'
-)
 
 
 class AuditNotWritten(ServiceUnavailable, DatabaseError):
@@ -61,46 +53,25 @@ def record(actor: Actor, *, action: Action, outcome: Outcome, account: str = "",
     record.
     """
     fields = _fields(actor, action, outcome, account)
-    with _unwritten_is_503(), connection.cursor() as cursor:
+    with unwritten_is_503(), connection.cursor() as cursor:
         cursor.execute(_INSERT, [_db_time(at), *fields.values()])
     _log_on_commit(at, fields)
 
 
-def record_refusal(
-    actor: Actor, *, outcome: Outcome, account: str, at: int, stored_account: bool = True
-) -> None:
+def record_refusal(actor: Actor, *, outcome: Outcome, account: str, at: int) -> None:
     """Count one refused authentication (principals.REFUSALS) on the one record of its minute,
     address, client, key id and account, in the caller's transaction; raises as record() does.
 
-    `account` (looked up among the stored ones if `stored_account`) and a key id named by no
-    client are kept only if the service holds them. Each refusal is still its own log line,
-    under its own request id (its access line's): the table is what a flood must not grow.
+    The caller passes only an account and key id the service holds (otp/api/base.py): a made-up
+    name would be a record of its own, and a flood of them would grow the table. Each refusal is
+    still its own log line, under its own request id (its access line's).
     """
     if outcome not in REFUSALS:
         raise ValueError(f"not a refused authentication: {outcome}")
-    with _unwritten_is_503():
-        no_account, no_key = _unheld(
-            account if stored_account else "", "" if actor.client else actor.key_id
-        )
-        if no_account:
-            account = ""
-        if no_key:
-            actor = replace(actor, key_id="")
-        fields = _fields(actor, Action.AUTHENTICATE, outcome, account)
-        with connection.cursor() as cursor:
-            cursor.execute(_COUNT_REFUSAL, [_db_time(at), *fields.values(), at // 60])
+    fields = _fields(actor, Action.AUTHENTICATE, outcome, account)
+    with unwritten_is_503(), connection.cursor() as cursor:
+        cursor.execute(_COUNT_REFUSAL, [_db_time(at), *fields.values(), at // 60])
     _log_on_commit(at, fields)
-
-
-def _unheld(account: str, key_id: str) -> tuple[bool, bool]:
-    """Whether no stored account is called `account`, and no client key has id `key_id`; ""
-    is not looked up (False). One query, none when both are ""."""
-    if not (account or key_id):
-        return False, False
-    with connection.cursor() as cursor:
-        cursor.execute(_HELD, [account, key_id])
-        account_held, key_held = cursor.fetchone()
-    return bool(account and not account_held), bool(key_id and not key_held)
 
 
 def _fields(actor: Actor, action: Action, outcome: Outcome, account: str) -> dict:
@@ -121,7 +92,8 @@ def _db_time(at: int):
 
 
 @contextlib.contextmanager
-def _unwritten_is_503():
+def unwritten_is_503():
+    """A database error writing (or preparing) an audit record is a 503, never a 500."""
     try:
         yield
     except (OperationalError, InterfaceError):

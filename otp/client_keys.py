@@ -1,7 +1,6 @@
 """Who is calling: an all-access key of the environment, or a client's live key with its grants
 (the Caller, otp/core/principals.py)."""
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from django.db import connection
 from django.db.models import Q
 
 from otp import sealing
-from otp.core.credentials import constant_time_equal, key_id, matching_key
+from otp.core.credentials import constant_time_equal, key_hash, key_id, matching_key
 from otp.core.principals import Caller
 from otp.models import ClientKey
 
@@ -40,8 +39,7 @@ def caller_for_key(presented: str, now: int) -> Caller | None:
     if api_key is not None:
         return environment_caller(api_key)
     found = _live_key(key_id(presented), now)
-    digest = hashlib.sha256(presented.encode()).hexdigest()
-    if found is None or not constant_time_equal(digest, found.key_hash):
+    if found is None or not constant_time_equal(key_hash(presented), found.key_hash):
         return None
     return found.caller
 
@@ -75,6 +73,8 @@ class _LiveKey:
     caller: Caller
 
 
+# Whether a refused request named a client key's id (otp/api/base.py): on the flood path.
+_KEY_ID_EXISTS = 'SELECT EXISTS (SELECT 1 FROM "otp_clientkey" WHERE key_id = %s)'
 # live_keys() as one statement: read on every request by a client, where the ORM's query
 # building cost several times the query itself (bench/profile_issue.py).
 _READ_LIVE_KEY = (
@@ -108,6 +108,13 @@ def _live_key(kid: str, now: int) -> _LiveKey | None:
         requires_signature=bool(must_sign),
     )
     return _LiveKey(key_hash, bytes(sealed_key), caller)
+
+
+def is_key_id(kid: str) -> bool:
+    """Whether some client key, live or not, has the id `kid`."""
+    with connection.cursor() as cursor:
+        cursor.execute(_KEY_ID_EXISTS, [kid])
+        return bool(cursor.fetchone()[0])
 
 
 def key_associated_data(kid: str) -> str:

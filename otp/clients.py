@@ -1,6 +1,5 @@
 """The operator's clients: creating them with their grants, revoking, rotating their keys."""
 
-import hashlib
 import secrets
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,7 +10,7 @@ from django.db.models import Q
 
 from otp import audit, sealing
 from otp.client_keys import key_associated_data
-from otp.core.credentials import key_id
+from otp.core.credentials import key_hash, key_id
 from otp.core.names import ACCOUNT_NAME, DEFAULT_NAME
 from otp.core.principals import OPERATOR, Action, Actor, Outcome
 from otp.models import Account, Client, ClientKey
@@ -99,7 +98,7 @@ def _add_key(client: Client, now: int) -> tuple[str, str]:
     ClientKey.objects.create(
         key_id=kid,
         client=client,
-        key_hash=hashlib.sha256(api_key.encode()).hexdigest(),
+        key_hash=key_hash(api_key),
         sealed_key=sealing.seal(api_key.encode(), key_associated_data(kid)),
         created_at=datetime.fromtimestamp(now, UTC),
     )

@@ -1,23 +1,18 @@
-"""The service's API errors and the one handler that shapes every DRF error as {"error": ...}."""
+"""The errors the app raises, each with the HTTP answer it becomes (otp/api/errors.py shapes them
+as {"error": ...})."""
 
 import logging
 
-from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import status
 from rest_framework.exceptions import (
     APIException,
-    MethodNotAllowed,
     NotFound,
     PermissionDenied,
     Throttled,
-    UnsupportedMediaType,
 )
-
-from otp import outages
-from otp.sealing import CannotOpen
 
 logger = logging.getLogger(__name__)
 
@@ -55,49 +50,3 @@ class ServiceUnavailable(APIException):
 # fails closed, nothing is handed out or accepted that could not be recorded. Other database
 # errors (a missing table, bad SQL) are bugs and stay 500s with a traceback.
 DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
-
-
-def json_error_handler(exc, context):
-    """DRF's handler (it sets WWW-Authenticate and Retry-After), with the body flattened.
-
-    Returns None for what DRF does not know, so Django logs the traceback and answers with
-    handler500's generic body.
-    """
-    if isinstance(exc, RequestDataTooBig):
-        exc = PayloadTooLarge()
-    elif isinstance(exc, MethodNotAllowed):
-        # DRF's messages quote what the client sent; ours are fixed.
-        exc.detail = "Method not allowed"
-    elif isinstance(exc, UnsupportedMediaType):
-        exc.detail = "Unsupported media type: send application/json"
-    elif isinstance(exc, DEPENDENCY_ERRORS):
-        outages.failed(exc)
-        exc = ServiceUnavailable()
-    elif isinstance(exc, CannotOpen):
-        # A secret sealed under a key this instance was not given (another instance has a
-        # newer OTP_ENCRYPTION_KEYS): it cannot account for the code, so it hands out none.
-        logger.error("a stored secret cannot be opened with OTP_ENCRYPTION_KEYS, answering 503")
-        exc = ServiceUnavailable()
-    # Imported here: DRF's views read its settings, which import otp.api.http, which imports this
-    # module; at the top, whichever of the two loaded first would find the other half-made.
-    from rest_framework.views import exception_handler
-
-    response = exception_handler(exc, context)
-    if response is not None:
-        response.data = {"error": error_message(response.data)}
-    return response
-
-
-def error_message(detail) -> str:
-    """One readable line from DRF's error detail (a string, list or dict of them)."""
-    if isinstance(detail, dict):
-        if "detail" in detail:
-            return error_message(detail["detail"])
-        parts = []
-        for field, value in detail.items():
-            message = error_message(value)
-            parts.append(message if field == "non_field_errors" else f"{field}: {message}")
-        return "; ".join(parts)
-    if isinstance(detail, list):
-        return " ".join(error_message(item) for item in detail)
-    return str(detail)

@@ -88,7 +88,7 @@ class Client(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "otp_client"  # named in otp/clients.py's SQL
+        db_table = "otp_client"  # named in otp/client_keys.py's SQL (joined with its keys)
         ordering = ["name"]
 
     def __str__(self):
@@ -109,7 +109,7 @@ class ClientKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "otp_clientkey"
+        db_table = "otp_clientkey"  # named in otp/client_keys.py's SQL
 
     def __str__(self):
         return f"{self.key_id} of {self.client_id}"

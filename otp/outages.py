@@ -37,3 +37,10 @@ def served(store: str) -> None:
     if store in _failing:
         with _lock:
             _failing.discard(store)
+
+
+def one_line(problem: Exception) -> str:
+    """A storage error in one line, for an operator: its class and the first line of its
+    message (which names host and port, never a password)."""
+    lines = str(problem).strip().splitlines()
+    return f"{type(problem).__name__}: {lines[0]}" if lines else type(problem).__name__

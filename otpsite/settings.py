@@ -24,7 +24,7 @@ if ENV_FILE:
 
 # --- Secrets: no defaults, checked now so a bad value stops start-up, not the first request. ---
 API_KEY = env.secret("API_KEY", min_length=16)
-# Keys accepted alongside API_KEY, for rotation without downtime (README: Key rotation).
+# Keys accepted alongside API_KEY, for rotation without downtime (docs/api.md: Key rotation).
 API_KEYS = [API_KEY, *env.secret_list("API_KEYS", min_length=16)]
 try:
     # Spaces anywhere are fine: secrets are shown in groups of four.
@@ -33,8 +33,8 @@ except InvalidSecret as problem:
     raise ImproperlyConfigured(f"OTP_SECRET {problem}") from None
 
 # AES-256-GCM keys for the account secrets and client keys stored in the database: the first
-# seals, every one opens (README: Encryption keys). Needed only once accounts or clients exist;
-# storage.prepare_storage refuses to start when none of them opens what is stored.
+# seals, every one opens (docs/operations.md: Encryption keys). Needed only once accounts or
+# clients exist; storage.prepare_storage refuses to start when none of them opens what is stored.
 OTP_ENCRYPTION_KEYS = env.encryption_keys("OTP_ENCRYPTION_KEYS")
 
 # --- Service ---
@@ -195,8 +195,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["otp.api.http.LimitedJSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "otp.api.negotiation.JsonOnlyNegotiation",
-    "EXCEPTION_HANDLER": "otp.exceptions.json_error_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "otp.api.http.JsonOnlyNegotiation",
+    "EXCEPTION_HANDLER": "otp.api.errors.json_error_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # No django.contrib.auth here: an anonymous request simply has no user.
     "UNAUTHENTICATED_USER": None,
@@ -212,7 +212,7 @@ SPECTACULAR_SETTINGS = {
         "time, entered with the request.\n\n"
         "Scripts can sign every request instead of sending the key (v2): X-Key-Id "
         "(`manage.py otp keyid`), X-Timestamp, X-Nonce and X-Signature over the whole request, "
-        "as the README describes. Each needs a fresh nonce and signature, so v2 cannot be used "
+        "as docs/api.md describes. Each needs a fresh nonce and signature, so v2 cannot be used "
         "from this page.\n\n"
         'Every error is `{"error": "<message>"}`. A request with a Host the service does not '
         "serve is 400, one whose announced body does not arrive in time 408."

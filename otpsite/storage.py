@@ -4,6 +4,7 @@ import django
 from django.core.management import call_command
 from django.db import DatabaseError, connection, connections
 
+from otp import outages
 from otpsite.sqlite.base import close_idle
 from otpsite.startup import exit_on_configuration_error
 
@@ -44,10 +45,9 @@ def prepare_storage() -> None:
         with exit_on_configuration_error():
             check_keys_open_everything(clock.now())
     except DatabaseError as problem:
-        # One line, like a configuration error; the message names host and port, never a password.
-        first_line = str(problem).strip().splitlines()[0] if str(problem).strip() else ""
+        # One line, like a configuration error.
         raise SystemExit(
-            f"otp-service: the database cannot be prepared: {type(problem).__name__}: {first_line}"
+            f"otp-service: the database cannot be prepared: {outages.one_line(problem)}"
         ) from None
     finally:
         connections.close_all()

@@ -1,9 +1,11 @@
-"""Request body parsing: a size limit DRF does not enforce, and one reading of any JSON body."""
+"""HTTP bodies in and out: a size limit DRF does not enforce, one reading of any JSON body, and
+JSON-only answers without parsing Accept."""
 
 import json
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 
 from otp.exceptions import PayloadTooLarge
@@ -60,3 +62,16 @@ class LimitedJSONParser(JSONParser):
         except RecursionError:
             # "[[[[..." a thousand deep fits in the limit and exhausts the parser's stack.
             raise NestedTooDeeply() from None
+
+
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """Always answer with the view's first renderer.
+
+    Every endpoint speaks only JSON, so parsing the Accept header on each request (DRF's default)
+    costs time and can only end in 406 for a client that asked for something else. Request bodies
+    are still matched to a parser by Content-Type (415 otherwise).
+    """
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        renderer = renderers[0]
+        return renderer, renderer.media_type

@@ -7,7 +7,12 @@ from drf_spectacular.extensions import (
 )
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-from otp.api.serializers import ErrorSerializer
+from otp.api.serializers import (
+    AccountListSerializer,
+    ErrorSerializer,
+    OtpSerializer,
+    VerifyResultSerializer,
+)
 from otp.core.names import ACCOUNT_NAME
 
 # The longest name ACCOUNT_NAME matches: one character, then up to 63.
@@ -74,7 +79,7 @@ class SignedRequestScheme(OpenApiAuthenticationExtension):
                 "name": "X-Key-Id",
                 "description": (
                     "Signed requests only: X-Key-Id (`manage.py otp keyid`), X-Timestamp, "
-                    "X-Nonce and X-Signature over the whole request, as the README describes. "
+                    "X-Nonce and X-Signature over the whole request, as docs/api.md describes. "
                     "They cannot be made from this page."
                 ),
             }
@@ -209,3 +214,37 @@ def protected_responses(
         responses[408] = error("The announced body did not arrive in time.")
         responses[415] = error("The body is not sent as application/json.")
     return dict(sorted(responses.items()))
+
+
+# Examples and documented answers of the endpoints (otp/api/views.py).
+OTP_EXAMPLE = OpenApiExample(
+    "Current code", {"otp": "482910", "valid_for_seconds": 18, "timestamp": 1700000012}
+)
+OTP_RESPONSE = OpenApiResponse(
+    OtpSerializer, description="The current code (every code handed out is on the audit trail)."
+)
+VERIFY_RESPONSE = OpenApiResponse(
+    VerifyResultSerializer, description="Whether the code is valid: each code is accepted once."
+)
+VERIFY_EXAMPLES = [
+    OpenApiExample("Code", {"otp": "482910"}, request_only=True),
+    OpenApiExample("Valid", {"valid": True, "timestamp": 1700000012}, response_only=True),
+]
+ACCOUNT_LIST_EXAMPLE = OpenApiExample(
+    "Accounts",
+    {
+        "accounts": [
+            {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
+            {
+                "name": "github-bot",
+                "issuer": "GitHub",
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": 30,
+            },
+        ]
+    },
+)
+ACCOUNT_LIST_RESPONSE = OpenApiResponse(
+    AccountListSerializer, description="The accounts this client may see, by name."
+)

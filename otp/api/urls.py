@@ -3,9 +3,11 @@ A method a route does not serve is 405 before its view runs (otp.api.methods).""
 
 from django.urls import path
 
-from otp.api.account_views import AccountListView, AccountOtpView, AccountVerifyView
 from otp.api.methods import answering_only_its_methods as only
 from otp.api.views import (
+    AccountListView,
+    AccountOtpView,
+    AccountVerifyView,
     HealthView,
     OtpSecureView,
     OtpVerifyView,

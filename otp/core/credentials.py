@@ -8,9 +8,14 @@ V2_SCHEME = "OTP-HMAC-SHA256"
 NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
+def key_hash(api_key: str) -> str:
+    """The hex SHA-256 of a key: what a client key is stored as and checked against."""
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
 def key_id(api_key: str) -> str:
-    """A public name for a key (first 16 hex of its SHA-256): safe to log, show and send."""
-    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    """A public name for a key (the first 16 hex digits of its hash): safe to log, show, send."""
+    return key_hash(api_key)[:16]
 
 
 def constant_time_equal(presented: str, expected: str) -> bool:

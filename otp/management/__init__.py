@@ -1,0 +1,1 @@
+"""The operator's side: `manage.py otp ...` (commands/otp.py over cli/) and `runserver`."""

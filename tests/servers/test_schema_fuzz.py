@@ -21,7 +21,7 @@ from tests.support.commands import manage
 from tests.support.servers import ROOT, Server, start_gunicorn
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-CONFIG = ROOT / "tests" / "schemathesis.toml"
+CONFIG = ROOT / "tests" / "servers" / "schemathesis.toml"
 ACCOUNT = "fuzz-bot"  # also in schemathesis.toml's dictionary of names
 # Per operation and phase; with 8 operations a run takes about 10 s on an idle machine.
 MAX_EXAMPLES = 25

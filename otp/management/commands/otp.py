@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from otp import outages
 from otp.core.credentials import key_id
 from otp.management import cli
 
@@ -54,10 +55,8 @@ class Command(BaseCommand):
                 run(self, options)
         except DatabaseError as problem:
             # Not migrated yet, or unreachable: one line naming the problem, not a traceback.
-            lines = str(problem).strip().splitlines()
-            detail = f": {lines[0]}" if lines else ""
             raise CommandError(
-                f"the database cannot be used: {type(problem).__name__}{detail}"
+                f"the database cannot be used: {outages.one_line(problem)}"
             ) from None
 
 
