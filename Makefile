@@ -41,10 +41,12 @@ dev: $(VENV)/.run-installed $(DOTENV)
 	$(BIN)/python manage.py createcachetable
 	ENABLE_DOCS=true exec $(BIN)/python manage.py runserver
 
-# ruff keeps its cache in .venv (pyproject.toml), as pytest does.
+# ruff keeps its cache in .venv (pyproject.toml), as pytest does; lint-imports has no setting
+# for it, so its cache directory is given here.
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --cache-dir $(VENV)/.import_linter_cache
 	$(BIN)/hadolint Dockerfile container/python-standin.Containerfile
 
 # Leaves the work tree as it found it: test data goes to temporary folders and caches to .venv,
