@@ -18,9 +18,9 @@ def store_of(error: BaseException) -> str:
 
 
 def failed(error: BaseException) -> None:
-    """Log a request refused with 503 because a store failed: with the traceback the first
-    time in an outage, else one line naming the store and the error's class (never its text,
-    which can quote SQL parameters)."""
+    """Log a request refused with 503 because a store failed: the first time in an outage with
+    the traceback (whose message says what failed: a timeout, a refused connection), else one
+    line naming only the store and the error's class, so an outage does not flood the log."""
     store = store_of(error)
     with _lock:
         first = store not in _failing
