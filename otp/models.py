@@ -10,13 +10,15 @@ class AcceptedStep(models.Model):
 
     Only a later step is accepted after it, so each code works once. The secret is named by its
     fingerprint (otp.core.totp.fingerprint), never stored.
+
+    Its plain SQL is in otp/guards/replay.py.
     """
 
     fingerprint = models.CharField(max_length=64, primary_key=True)
     last_step = models.BigIntegerField()
 
     class Meta:
-        db_table = "otp_acceptedstep"  # named in otp/guards/replay.py's SQL
+        db_table = "otp_acceptedstep"
 
     def __str__(self):
         return f"{self.fingerprint[:12]}… at step {self.last_step}"
@@ -27,34 +29,42 @@ class UsedNonce(models.Model):
 
     Used when the cache is Django's database cache, which drops live entries once it holds
     MAX_ENTRIES: a forgotten nonce could be replayed. With Redis the cache holds them instead.
+
+    Its plain SQL is in otp/guards/nonces.py.
     """
 
     claim = models.CharField(max_length=96, primary_key=True)  # "<key id>:<nonce>"
     expires_at = models.BigIntegerField(db_index=True)
 
     class Meta:
-        db_table = "otp_usednonce"  # named in otp/guards/nonces.py's SQL
+        db_table = "otp_usednonce"
 
     def __str__(self):
         return f"{self.claim} until {self.expires_at}"
 
 
 class AuthFailureWindow(models.Model):
-    """Failed authentications from one client address since `window_start` (unix seconds)."""
+    """Failed authentications from one client address since `window_start` (unix seconds).
+
+    Its plain SQL is in otp/guards/lockout.py.
+    """
 
     address = models.CharField(max_length=64, primary_key=True)
     window_start = models.BigIntegerField()
     failures = models.PositiveIntegerField()
 
     class Meta:
-        db_table = "otp_authfailurewindow"  # named in otp/guards/lockout.py's SQL
+        db_table = "otp_authfailurewindow"
 
     def __str__(self):
         return f"{self.address}: {self.failures} since {self.window_start}"
 
 
 class Account(models.Model):
-    """A TOTP account the service holds codes for; its secret only ever sealed (otp.sealing)."""
+    """A TOTP account the service holds codes for; its secret only ever sealed (otp.sealing).
+
+    Its plain SQL is in otp/accounts.py.
+    """
 
     name = models.CharField(max_length=64, primary_key=True)
     issuer = models.CharField(max_length=TEXT_LIMIT, blank=True)
@@ -67,7 +77,7 @@ class Account(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        db_table = "otp_account"  # named in otp/accounts.py's SQL
+        db_table = "otp_account"
         ordering = ["name"]
 
     def __str__(self):
@@ -75,7 +85,10 @@ class Account(models.Model):
 
 
 class Client(models.Model):
-    """A caller with its own API keys, limited to some accounts and actions."""
+    """A caller with its own API keys, limited to some accounts and actions.
+
+    Its plain SQL is in otp/client_keys.py.
+    """
 
     name = models.CharField(max_length=64, unique=True)
     all_accounts = models.BooleanField(default=False)
@@ -88,7 +101,7 @@ class Client(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "otp_client"  # named in otp/client_keys.py's SQL (joined with its keys)
+        db_table = "otp_client"
         ordering = ["name"]
 
     def __str__(self):
@@ -96,7 +109,10 @@ class Client(models.Model):
 
 
 class ClientKey(models.Model):
-    """One API key of a client. Two are live while a rotation's grace period runs."""
+    """One API key of a client. Two are live while a rotation's grace period runs.
+
+    Its plain SQL is in otp/client_keys.py.
+    """
 
     # otp.core.credentials.key_id of the key: the first 16 hex digits of key_hash.
     key_id = models.CharField(max_length=16, primary_key=True)
@@ -109,21 +125,24 @@ class ClientKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "otp_clientkey"  # named in otp/client_keys.py's SQL
+        db_table = "otp_clientkey"
 
     def __str__(self):
         return f"{self.key_id} of {self.client_id}"
 
 
 class VerifyFailures(models.Model):
-    """Consecutive wrong codes sent for one account, and until when its verifications wait."""
+    """Consecutive wrong codes sent for one account, and until when its verifications wait.
+
+    Its plain SQL is in otp/guards/backoff.py.
+    """
 
     account = models.CharField(max_length=64, primary_key=True)
     failures = models.PositiveIntegerField()
     blocked_until = models.BigIntegerField()  # unix seconds; 0: not blocked
 
     class Meta:
-        db_table = "otp_verifyfailures"  # named in otp/guards/backoff.py's SQL
+        db_table = "otp_verifyfailures"
 
     def __str__(self):
         return f"{self.account}: {self.failures} failures"
@@ -134,6 +153,8 @@ class AuditRecord(models.Model):
 
     Refused authentications alike (address, client, key id, account, outcome) share one record
     a minute (otp.audit.record_refusal): a flood writes rows by the minute, not by the request.
+
+    Its plain SQL is in otp/audit.py.
     """
 
     at = models.DateTimeField(db_index=True)  # of the first request a record counts
@@ -152,7 +173,7 @@ class AuditRecord(models.Model):
     minute = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
-        db_table = "otp_auditrecord"  # named in otp/audit.py's SQL
+        db_table = "otp_auditrecord"
         indexes = [models.Index(fields=["account", "at"]), models.Index(fields=["client", "at"])]
         constraints = [
             # The conflict target of otp/audit.py's upsert: its columns and condition must match.
