@@ -45,10 +45,11 @@ def associated_data(name: str) -> str:
     return f"account:{name}"
 
 
-# Read on every request for a stored account: plain SQL, since the ORM's query building cost
-# ten times the query itself (bench/profile_issue.py).
 # Whether a refused request named a stored account (otp/api/base.py): on the flood path.
 _EXISTS = 'SELECT EXISTS (SELECT 1 FROM "otp_account" WHERE name = %s)'
+# Read on every request for a stored account: plain SQL, since the ORM's query building cost
+# about eleven times the query itself on SQLite and twice on PostgreSQL (bench/profile_issue.py;
+# docs/PERFORMANCE.md, "Plain SQL on the hot paths").
 _READ = (
     'SELECT issuer, label, algorithm, digits, period, sealed_secret FROM "otp_account" '
     "WHERE name = %s"

@@ -40,8 +40,9 @@ OTP_ENCRYPTION_KEYS = env.encryption_keys("OTP_ENCRYPTION_KEYS")
 # --- Service ---
 HOST = env.text("HOST", "0.0.0.0").strip("[]")  # "[::]" and "::" alike
 PORT = env.bounded_int("PORT", 8000, low=1, high=65535)
-# One worker process per core (gevent: each serves many connections at once); on the 2-core
-# reference machine more workers gave no more throughput and a worse p99 (docs/PERFORMANCE.md).
+# One worker process per core (gevent: each serves many connections at once); with the sync
+# workers shipped before, more workers gave no more throughput on the 2-core reference machine
+# and a worse p99 (docs/PERFORMANCE.md, "Worker count"; not yet measured with gevent).
 WEB_CONCURRENCY = env.bounded_int("WEB_CONCURRENCY", 2, low=1, high=64)
 ENABLE_DOCS = env.strict_bool("ENABLE_DOCS", default=False)
 LOG_LEVEL = env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
@@ -126,7 +127,8 @@ else:
         },
     )
     # The pool keeps connections; Django returns them after each request. No health check
-    # before each request: on PostgreSQL it is a round trip per request (docs/PERFORMANCE.md).
+    # before each request: on PostgreSQL it is a round trip per request (docs/PERFORMANCE.md,
+    # "No connection health check").
     # A connection that fails is dropped and replaced by the pool, so after the database
     # restarts the service recovers by itself.
     DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -7,7 +7,8 @@ from django.db.models import F
 from otp.models import AuthFailureWindow
 
 # Read on every protected request: plain SQL, since compiling the same query through the ORM
-# cost ten times the query itself (bench/profile_request.py).
+# cost about five times the query itself (bench/profile_request.py; docs/PERFORMANCE.md,
+# "Plain SQL on the hot paths").
 _READ = 'SELECT failures, window_start FROM "otp_authfailurewindow" WHERE address = %s'
 
 

@@ -3,7 +3,8 @@
 from django.db import connection
 
 # Plain SQL, portable between SQLite (3.24+) and PostgreSQL: building the same statement through
-# the ORM cost about ten times the query itself on every verification (bench/profile_request.py).
+# the ORM cost several times the query itself on every verification (bench/profile_request.py;
+# docs/PERFORMANCE.md, "Plain SQL on the hot paths").
 # One statement, one round trip: the mark is created, or moved forward, or left as it is.
 _ACCEPT = (
     'INSERT INTO "otp_acceptedstep" (fingerprint, last_step) VALUES (%s, %s) '
