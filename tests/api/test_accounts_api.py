@@ -2,7 +2,6 @@
 one-time use per account, and account names that cannot exist."""
 
 import base64
-import hashlib
 import hmac
 import struct
 from urllib.parse import quote
@@ -14,6 +13,7 @@ from otp.core import totp
 from otp.models import AcceptedStep
 from tests.conftest import FROZEN_AT
 from tests.support.factories import add_account
+from tests.support.signing import v1_headers, wsgi
 
 DEFAULT_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # OTP_SECRET in pyproject's test env
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"  # base32 of b"alpha-account-secret"
@@ -231,9 +231,7 @@ def test_the_original_endpoints_keep_their_exact_bodies(authed, api_key, frozen_
         "valid_for_seconds": 10,
         "timestamp": FROZEN_AT,
     }
-    timestamp = str(FROZEN_AT)
-    signature = hmac.new(api_key.encode(), timestamp.encode(), hashlib.sha256).hexdigest()
-    secure = authed.get("/otp/secure", HTTP_X_TIMESTAMP=timestamp, HTTP_X_SIGNATURE=signature)
+    secure = authed.get("/otp/secure", **wsgi(v1_headers(api_key)))
     assert secure.json() == otp.json()
     checked = authed.post("/otp/verify", {"otp": otp.json()["otp"]}, format="json")
     assert checked.json() == {"valid": True, "timestamp": FROZEN_AT}

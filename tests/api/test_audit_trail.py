@@ -1,13 +1,11 @@
 """The audit trail: a row and a JSON log line for every code issued, every verification and
 every refused caller, never holding a code, key or secret, and no code without its row."""
 
-import io
 import json
 import sqlite3
 from datetime import UTC, datetime
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from rest_framework import status
@@ -16,13 +14,14 @@ from rest_framework.test import APIClient
 from otp import audit, clients
 from otp.accounts import add_accounts
 from otp.core import totp
-from otp.core.credentials import key_id, timestamp_signature
+from otp.core.credentials import key_id
 from otp.core.otpauth import parse_secret_or_uri
 from otp.exceptions import ServiceUnavailable
 from otp.models import AcceptedStep, AuditRecord, AuthFailureWindow, VerifyFailures
 from tests.conftest import FROZEN_AT
-from tests.support.commands import manage
-from tests.support.factories import new_client, signed
+from tests.support.commands import call_otp, manage
+from tests.support.factories import new_client
+from tests.support.signing import v1_headers, v2_headers, wsgi
 
 DEFAULT_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"
@@ -153,7 +152,7 @@ def test_a_clients_code_is_recorded_under_its_name_and_key_id(accounts, frozen_c
 def test_a_signed_request_is_recorded_under_its_key_id(client, accounts, frozen_clock):
     api_key, kid = new_client("alpha-bot", ["alpha"])
     path = "/accounts/alpha/otp"
-    response = client.generic("GET", path, **signed(api_key, "GET", path))
+    response = client.generic("GET", path, **wsgi(v2_headers(api_key, "GET", path)))
     assert response.status_code == status.HTTP_200_OK
     assert request_records() == [
         record(response, "issue", "issued", "alpha", client="alpha-bot", key=kid)
@@ -195,13 +194,8 @@ def test_junk_and_codes_of_other_windows_are_recorded_as_invalid(authed, account
 
 
 def test_the_original_endpoints_are_audited_as_account_default(authed, api_key, frozen_clock):
-    timestamp = str(FROZEN_AT)
     otp = authed.get("/otp")
-    secure = authed.get(
-        "/otp/secure",
-        HTTP_X_TIMESTAMP=timestamp,
-        HTTP_X_SIGNATURE=timestamp_signature(api_key, timestamp),
-    )
+    secure = authed.get("/otp/secure", **wsgi(v1_headers(api_key)))
     checked = authed.post("/otp/verify", {"otp": otp.json()["otp"]}, format="json")
     caller = env_client(api_key)
     assert request_records() == [
@@ -218,7 +212,7 @@ def test_refused_credentials_are_recorded_with_the_key_they_named_and_the_accoun
     clients.revoke_client("revoked-bot", audit.operator(), FROZEN_AT)
     must_sign, signing_kid = new_client("signing-bot", ["alpha"], signature=True)
     path = "/accounts/alpha/otp"
-    forged = {**signed(must_sign, "GET", path), "HTTP_X_SIGNATURE": "0" * 64}
+    forged = {**wsgi(v2_headers(must_sign, "GET", path)), "HTTP_X_SIGNATURE": "0" * 64}
     unknown_id = {**forged, "HTTP_X_KEY_ID": "0123456789abcdef"}
     responses = [
         client.get(path, HTTP_X_API_KEY="wrong-key-0123456789abcdef"),
@@ -377,11 +371,13 @@ def test_made_up_account_names_and_key_ids_are_not_a_record_each(client, account
     for name in names:
         client.get(f"/accounts/{name}/otp")
     for kid in key_ids:
-        client.generic("GET", "/otp", **{**signed(held_key, "GET", "/otp"), "HTTP_X_KEY_ID": kid})
+        client.generic(
+            "GET", "/otp", **{**wsgi(v2_headers(held_key, "GET", "/otp")), "HTTP_X_KEY_ID": kid}
+        )
     # What the service holds is still named: a stored account, the default one, a real key id.
     client.get("/accounts/alpha/otp")
     client.get("/accounts/default/otp")
-    forged = {**signed(held_key, "GET", "/otp"), "HTTP_X_SIGNATURE": "0" * 64}
+    forged = {**wsgi(v2_headers(held_key, "GET", "/otp")), "HTTP_X_SIGNATURE": "0" * 64}
     client.generic("GET", "/otp", **forged)
     rows = AuditRecord.objects.filter(action="authenticate").order_by("id")
     assert [(row.outcome, row.account, row.key_id, row.count) for row in rows] == [
@@ -523,18 +519,17 @@ def test_no_code_key_or_secret_in_any_record_or_log_line(
         for caller_key in (rotated_key, second_key):
             issued(as_client(caller_key).get("/accounts/beta/otp"))
         path = "/accounts/wide/otp"
-        headers = signed(signer_key, "GET", path)
+        headers = wsgi(v2_headers(signer_key, "GET", path))
         signatures.add(headers["HTTP_X_SIGNATURE"])
         issued(client.generic("GET", path, **headers))
         body = json.dumps({"otp": totp.code_at(WIDE_SECRET, FROZEN_AT, WIDE)}).encode()
         verify_path = "/accounts/wide/otp/verify"
-        headers = signed(signer_key, "POST", verify_path, body)
+        headers = wsgi(v2_headers(signer_key, "POST", verify_path, body))
         signatures.add(headers["HTTP_X_SIGNATURE"])
         client.generic("POST", verify_path, body, content_type="application/json", **headers)
-        timestamp = str(FROZEN_AT)
-        v1_signature = timestamp_signature(api_key, timestamp)
-        signatures.add(v1_signature)
-        issued(env.get("/otp/secure", HTTP_X_TIMESTAMP=timestamp, HTTP_X_SIGNATURE=v1_signature))
+        headers = v1_headers(api_key)
+        signatures.add(headers["X-Signature"])
+        issued(env.get("/otp/secure", **wsgi(headers)))
         client.get("/otp", HTTP_X_API_KEY=wrong_key)
         client.get("/accounts/alpha/otp", HTTP_X_API_KEY=signer_key)
         verify(as_client(wrong_key), "123456")
@@ -587,12 +582,7 @@ def test_no_code_is_handed_out_when_its_record_cannot_be_written(
 def test_no_signed_code_is_handed_out_when_its_record_cannot_be_written(
     authed, api_key, frozen_clock, audit_table_gone
 ):
-    timestamp = str(FROZEN_AT)
-    response = authed.get(
-        "/otp/secure",
-        HTTP_X_TIMESTAMP=timestamp,
-        HTTP_X_SIGNATURE=timestamp_signature(api_key, timestamp),
-    )
+    response = authed.get("/otp/secure", **wsgi(v1_headers(api_key)))
     assert response.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
     assert "otp" not in response.json()
 
@@ -695,7 +685,7 @@ def test_a_record_not_written_is_a_one_line_error_for_the_operator_too(
     frozen_clock, audit_inserts_refused
 ):
     with pytest.raises(CommandError) as refused:
-        call_command("otp", "audit", "purge", stdout=io.StringIO(), stderr=io.StringIO())
+        call_otp("audit", "purge")
     assert str(refused.value).startswith("the database cannot be used: AuditNotWritten")
 
 

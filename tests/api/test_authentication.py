@@ -3,20 +3,11 @@
 import pytest
 from rest_framework import status
 
-from otp.core.credentials import timestamp_signature
 from tests.conftest import FROZEN_AT
+from tests.support.signing import v1_headers, wsgi
 
 API_KEY_FAILURE = {"error": "Invalid or missing API key"}
 SIGNATURE_FAILURE = {"error": "Invalid or missing request signature"}
-
-
-def signed_headers(api_key, timestamp):
-    timestamp = str(timestamp)
-    return {
-        "HTTP_X_API_KEY": api_key,
-        "HTTP_X_TIMESTAMP": timestamp,
-        "HTTP_X_SIGNATURE": timestamp_signature(api_key, timestamp),
-    }
 
 
 @pytest.mark.parametrize("path", ["/otp", "/otp/verify"])
@@ -43,7 +34,7 @@ def test_api_key_failures_are_401_with_one_message(client, path, headers):
 
 
 def test_secure_accepts_a_fresh_signature(client, api_key, frozen_clock):
-    response = client.get("/otp/secure", **signed_headers(api_key, FROZEN_AT))
+    response = client.get("/otp/secure", **wsgi(v1_headers(api_key)))
     assert response.status_code == status.HTTP_200_OK
     assert set(response.json()) == {"otp", "valid_for_seconds", "timestamp"}
 
@@ -52,13 +43,13 @@ def test_secure_accepts_a_fresh_signature(client, api_key, frozen_clock):
 def test_secure_accepts_timestamps_within_30_seconds_either_way(
     client, api_key, frozen_clock, skew
 ):
-    response = client.get("/otp/secure", **signed_headers(api_key, FROZEN_AT + skew))
+    response = client.get("/otp/secure", **wsgi(v1_headers(api_key, FROZEN_AT + skew)))
     assert response.status_code == status.HTTP_200_OK
 
 
 @pytest.mark.parametrize("skew", [-31, 31, -3600, 10**9])
 def test_secure_refuses_stale_and_future_timestamps(client, api_key, frozen_clock, skew):
-    response = client.get("/otp/secure", **signed_headers(api_key, FROZEN_AT + skew))
+    response = client.get("/otp/secure", **wsgi(v1_headers(api_key, FROZEN_AT + skew)))
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
     assert response.json() == SIGNATURE_FAILURE
 
@@ -89,7 +80,7 @@ def _without(headers, name):
     ],
 )
 def test_secure_failures_are_401_with_one_message(client, api_key, frozen_clock, tamper):
-    headers = tamper(signed_headers(api_key, FROZEN_AT))
+    headers = tamper(wsgi(v1_headers(api_key)))
     response = client.get("/otp/secure", **headers)
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
     assert response.json() == SIGNATURE_FAILURE
@@ -101,8 +92,8 @@ def test_a_key_alone_does_not_open_the_secure_endpoint(authed):
 
 
 def test_auth_failures_do_not_say_which_part_failed(client, api_key, frozen_clock):
-    good = signed_headers(api_key, FROZEN_AT)
+    good = wsgi(v1_headers(api_key))
     wrong_key = client.get("/otp/secure", **{**good, "HTTP_X_API_KEY": "x" * 26})
     wrong_sig = client.get("/otp/secure", **{**good, "HTTP_X_SIGNATURE": "0" * 64})
-    stale = client.get("/otp/secure", **signed_headers(api_key, FROZEN_AT - 100))
+    stale = client.get("/otp/secure", **wsgi(v1_headers(api_key, FROZEN_AT - 100)))
     assert wrong_key.content == wrong_sig.content == stale.content

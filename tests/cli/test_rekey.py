@@ -1,24 +1,17 @@
 """`manage.py otp rekey`: resealing every stored secret under the first encryption key."""
 
 import base64
-import io
 
 import pytest
-from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from otp import accounts, client_keys, rekey
 from otp.models import Account, AuditRecord, ClientKey
+from tests.support.commands import call_otp
 from tests.support.commands import manage as run_manage
 
 OLD, NEW = bytes([4]) * 32, bytes([5]) * 32
 SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
-
-
-def run(*args, stdin=""):
-    out = io.StringIO()
-    call_command("otp", *args, stdin=io.StringIO(stdin), stdout=out, stderr=io.StringIO())
-    return out.getvalue()
 
 
 def sealed_values():
@@ -32,8 +25,8 @@ def sealed_values():
 def sealed_under_old(settings, frozen_clock):
     """An account and a client key sealed under OLD; returns the client's (API key, key id)."""
     settings.OTP_ENCRYPTION_KEYS = [OLD]
-    run("account", "add", "ci", stdin=SECRET)
-    out = run("client", "create", "bot", "--all-accounts", "--issue", "--quiet")
+    call_otp("account", "add", "ci", stdin=SECRET)
+    out = call_otp("client", "create", "bot", "--all-accounts", "--issue", "--quiet").out
     api_key = out.strip()
     return api_key, client_keys.caller_for_key(api_key, frozen_clock.at).key_id
 
@@ -43,7 +36,7 @@ def test_rekey_reseals_under_the_new_key_so_the_old_one_can_go(
 ):
     api_key, kid = sealed_under_old
     settings.OTP_ENCRYPTION_KEYS = [NEW, OLD]
-    out = run("rekey")
+    out = call_otp("rekey").out
     assert out == (
         "resealed 2 stored secrets; everything stored now opens with the first "
         "OTP_ENCRYPTION_KEYS key\n"
@@ -58,15 +51,15 @@ def test_rekey_reseals_under_the_new_key_so_the_old_one_can_go(
 
 def test_rekey_twice_reseals_nothing_the_second_time(settings, sealed_under_old):
     settings.OTP_ENCRYPTION_KEYS = [NEW, OLD]
-    run("rekey")
-    assert run("rekey").startswith("resealed 0 stored secrets;")
+    call_otp("rekey")
+    assert call_otp("rekey").out.startswith("resealed 0 stored secrets;")
 
 
 def test_rekey_without_the_old_key_fails_naming_it_and_changes_nothing(settings, sealed_under_old):
     settings.OTP_ENCRYPTION_KEYS = [NEW]
     before = sealed_values()
     with pytest.raises(CommandError) as refused:
-        run("rekey")
+        call_otp("rekey")
     message = str(refused.value)
     assert message.startswith(
         'OTP_ENCRYPTION_KEYS: no configured key opens the secret of account "ci"'
@@ -83,7 +76,7 @@ def test_rekey_that_cannot_open_midway_changes_nothing(settings, sealed_under_ol
     monkeypatch.setattr(rekey, "check_keys_open_everything", lambda now: None)
     before = sealed_values()
     with pytest.raises(CommandError, match="cannot be opened with OTP_ENCRYPTION_KEYS"):
-        run("rekey")
+        call_otp("rekey")
     assert sealed_values() == before
 
 
@@ -116,9 +109,9 @@ def test_a_key_whose_grace_has_ended_does_not_hold_up_a_start(
     settings, frozen_clock, sealed_under_old
 ):
     settings.OTP_ENCRYPTION_KEYS = [NEW, OLD]
-    run("client", "rotate", "bot", "--grace", "60")  # the new key is sealed under NEW
-    run("account", "remove", "ci")
-    run("account", "add", "cj", stdin=SECRET)
+    call_otp("client", "rotate", "bot", "--grace", "60")  # the new key is sealed under NEW
+    call_otp("account", "remove", "ci")
+    call_otp("account", "add", "cj", stdin=SECRET)
     frozen_clock.at += 60
     # Only the expired key is still sealed under OLD: dropping OLD must not stop a start.
     settings.OTP_ENCRYPTION_KEYS = [NEW]

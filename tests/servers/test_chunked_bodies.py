@@ -3,16 +3,15 @@ send them) against a real gunicorn: read, limited to 1 KiB, and covered by a v2 
 
 import json
 import os
-import secrets
 import time
 
 import pytest
 from rest_framework import status
 
 from otp.core import totp
-from otp.core.credentials import key_id, request_signature
 from tests.support.raw_http import connect, read_reply
 from tests.support.servers import start_gunicorn
+from tests.support.signing import v2_headers
 
 API_KEY = os.environ["API_KEY"]
 OTP_SECRET = os.environ["OTP_SECRET"]
@@ -43,13 +42,7 @@ def verify_body() -> bytes:
 
 def signed(method: str, path: str, body: bytes) -> dict:
     """v2 headers over `body` as the client means it (de-chunked)."""
-    timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(16)
-    return {
-        "X-Key-Id": key_id(API_KEY),
-        "X-Timestamp": timestamp,
-        "X-Nonce": nonce,
-        "X-Signature": request_signature(API_KEY, timestamp, nonce, method, path, body),
-    }
+    return v2_headers(API_KEY, method, path, body, timestamp=int(time.time()))
 
 
 @pytest.fixture(scope="module")

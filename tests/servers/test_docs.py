@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 from otp import exceptions
 from otp.api import authentication, views
 from otp.api.authentication import ApiKeyAuthentication, HmacSignatureAuthentication
-from otp.core.credentials import key_id
 from otp.core.names import ACCOUNT_NAME
 from tests.conftest import FROZEN_AT
 from tests.support.servers import ROOT, start_gunicorn, start_runserver
+from tests.support.signing import v2_headers, wsgi
 
 
 @pytest.mark.parametrize("path", ["/docs", "/openapi.json"])
@@ -157,12 +157,7 @@ def test_every_protected_operation_gives_its_declared_413_to_a_large_signed_body
     client, api_key, frozen_clock, method, path
 ):
     # A v2 signature covers the body, so even a GET's body is read, up to the limit.
-    signed = {
-        "HTTP_X_KEY_ID": key_id(api_key),
-        "HTTP_X_TIMESTAMP": str(FROZEN_AT),
-        "HTTP_X_NONCE": "n" * 16,
-        "HTTP_X_SIGNATURE": "0" * 64,
-    }
+    signed = {**wsgi(v2_headers(api_key, method.upper(), path)), "HTTP_X_SIGNATURE": "0" * 64}
     body = b'{"otp": "' + b"1" * 2048 + b'"}'
     response = client.generic(method.upper(), path, body, content_type="application/json", **signed)
     assert response.status_code == status.HTTP_413_REQUEST_ENTITY_TOO_LARGE

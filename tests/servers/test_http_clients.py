@@ -6,16 +6,15 @@ import http.client
 import json
 import os
 import re
-import secrets
 import time
 
 import pytest
 from rest_framework import status
 
-from otp.core.credentials import key_id, request_signature
 from tests.support.commands import manage
 from tests.support.raw_http import connect, raw_request, send
 from tests.support.servers import start_gunicorn, start_runserver
+from tests.support.signing import v2_headers
 
 API_KEY = os.environ["API_KEY"]
 OTP_SECRET = os.environ["OTP_SECRET"]
@@ -87,17 +86,11 @@ def assert_log_is_clean(server, *client_input: str) -> None:
 def signed(method: str, target: str, signed_target: str | None = None, body: bytes = b""):
     """Raw bytes of a v2 request for `target`, its signature computed over `signed_target`
     (by default the target itself, as sent); the nonce and signature, to look for in the log."""
-    timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(18)
-    signature = request_signature(API_KEY, timestamp, nonce, method, signed_target or target, body)
-    headers = {
-        "X-Key-Id": key_id(API_KEY),
-        "X-Timestamp": timestamp,
-        "X-Nonce": nonce,
-        "X-Signature": signature,
-    }
+    headers = v2_headers(API_KEY, method, signed_target or target, body, timestamp=int(time.time()))
+    sent = (headers["X-Nonce"], headers["X-Signature"])
     if body:
         headers["Content-Type"] = "application/json"
-    return raw_request(method, target, headers, body), (nonce, signature)
+    return raw_request(method, target, headers, body), sent
 
 
 # --- The request target, signed as sent ---

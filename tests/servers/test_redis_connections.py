@@ -8,7 +8,6 @@ import time
 import redis
 from rest_framework import status
 
-from otp.core.credentials import key_id, request_signature
 from tests.support.backends import (
     LOOPBACK,
     REDIS_PORT,
@@ -17,6 +16,7 @@ from tests.support.backends import (
 )
 from tests.support.raw_http import raw_request, send
 from tests.support.servers import start_gunicorn
+from tests.support.signing import v2_headers
 
 API_KEY = os.environ["API_KEY"]
 REQUESTS = 40
@@ -25,14 +25,9 @@ WORKERS = 2
 
 def signed_get() -> bytes:
     """A v2 GET /otp: its nonce is claimed in Redis."""
-    timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(16)
-    headers = {
-        "X-Key-Id": key_id(API_KEY),
-        "X-Timestamp": timestamp,
-        "X-Nonce": nonce,
-        "X-Signature": request_signature(API_KEY, timestamp, nonce, "GET", "/otp", b""),
-    }
-    return raw_request("GET", "/otp", headers)
+    return raw_request(
+        "GET", "/otp", v2_headers(API_KEY, "GET", "/otp", timestamp=int(time.time()))
+    )
 
 
 def test_short_client_connections_share_the_workers_redis_connections(tmp_path, redis_server):  # noqa: F811

@@ -7,8 +7,8 @@ import socket
 import pytest
 from rest_framework import status
 
-from otp.core.credentials import timestamp_signature
 from tests.support.servers import start_gunicorn
+from tests.support.signing import v1_headers
 
 API_KEY = os.environ["API_KEY"]
 OTP_SECRET = os.environ["OTP_SECRET"]
@@ -69,12 +69,7 @@ def test_a_fetched_code_verifies(server):
 def test_secure_with_a_signature(server):
     # The server's clock is the real one here, as it would be for a client.
     _, _, body = server.request("GET", "/health")
-    timestamp = str(json.loads(body)["timestamp"])
-    headers = {
-        "X-API-Key": API_KEY,
-        "X-Timestamp": timestamp,
-        "X-Signature": timestamp_signature(API_KEY, timestamp),
-    }
+    headers = v1_headers(API_KEY, json.loads(body)["timestamp"])
     code, _, body = server.request("GET", "/otp/secure", headers=headers)
     assert code == status.HTTP_200_OK
     assert set(json.loads(body)) == {"otp", "valid_for_seconds", "timestamp"}

@@ -14,7 +14,6 @@ import pytest
 from rest_framework import status
 
 from otp.core import totp
-from otp.core.credentials import key_id, request_signature
 from tests.support.backends import (
     LOOPBACK,
     POSTGRES_PORT,
@@ -36,6 +35,7 @@ from tests.support.raw_http import (
     send,
 )
 from tests.support.servers import start_gunicorn, start_instances
+from tests.support.signing import v2_headers
 
 API_KEY = os.environ["API_KEY"]
 OTP_SECRET = os.environ["OTP_SECRET"]
@@ -52,14 +52,7 @@ def verify_request(code: str) -> bytes:
 
 def signed_request(method: str = "GET", path: str = "/otp", nonce: str | None = None) -> bytes:
     """A v2 request with a fresh nonce unless one is given."""
-    timestamp = str(int(time.time()))
-    nonce = nonce or secrets.token_urlsafe(16)
-    headers = {
-        "X-Key-Id": key_id(API_KEY),
-        "X-Timestamp": timestamp,
-        "X-Nonce": nonce,
-        "X-Signature": request_signature(API_KEY, timestamp, nonce, method, path, b""),
-    }
+    headers = v2_headers(API_KEY, method, path, timestamp=int(time.time()), nonce=nonce)
     return raw_request(method, path, headers)
 
 

@@ -1,11 +1,7 @@
-"""Accounts and clients made through the real services, as the operator commands make them, and
-the headers of a v2 request signed with a client's key."""
-
-import secrets
+"""Accounts and clients made through the real services, as the operator commands make them."""
 
 from otp import audit, clients
 from otp.accounts import add_accounts
-from otp.core.credentials import key_id, request_signature
 from otp.core.otpauth import parse_secret_or_uri
 from tests.conftest import FROZEN_AT
 
@@ -26,14 +22,3 @@ def new_client(name, accounts=None, *, issue=True, verify=True, signature=False,
         actor=audit.operator(),
         now=now,
     )
-
-
-def signed(api_key, method, path, body=b"", timestamp=FROZEN_AT):
-    """Test-client headers of a v2 request."""
-    nonce = secrets.token_urlsafe(24)
-    return {
-        "HTTP_X_KEY_ID": key_id(api_key),
-        "HTTP_X_TIMESTAMP": str(timestamp),
-        "HTTP_X_NONCE": nonce,
-        "HTTP_X_SIGNATURE": request_signature(api_key, str(timestamp), nonce, method, path, body),
-    }
