@@ -32,14 +32,14 @@ class Command(BaseCommand):
             dest="command",
             required=True,
             metavar="COMMAND",
-            help="keyid, account, client, rekey or audit (each has --help)",
+            help="keyid, code, account, client, rekey or audit (each has --help)",
         )
         keyid = commands.add_parser(
             "keyid",
             help="Print the v2 key id (X-Key-Id) of each configured API key; never the key.",
         )
         keyid.set_defaults(run=print_key_ids)
-        for group in (cli.accounts, cli.clients, cli.rekey, cli.audit):
+        for group in (cli.code, cli.accounts, cli.clients, cli.rekey, cli.audit):
             group.add_parsers(commands)
         _name_subcommands(parser)
 
