@@ -40,6 +40,18 @@ class TooManyFailedAuthentications(Throttled):
     default_detail = "Too many failed authentications."
 
 
+class CodeNotReady(APIException):
+    """min_validity with wait=false, and the current code has too little time left."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The next code is not out yet: try again after Retry-After seconds."
+    default_code = "code_not_ready"
+
+    def __init__(self, wait: int):
+        super().__init__()
+        self.wait = wait  # DRF's exception handler sends it as Retry-After
+
+
 class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "Service unavailable"
@@ -50,3 +62,13 @@ class ServiceUnavailable(APIException):
 # fails closed, nothing is handed out or accepted that could not be recorded. Other database
 # errors (a missing table, bad SQL) are bugs and stay 500s with a traceback.
 DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
+
+class ShuttingDown(ServiceUnavailable):
+    """A request waiting for the next window when its worker stops."""
+
+    default_detail = "The service is shutting down; try again."
+
+    def __init__(self):
+        super().__init__()
+        self.wait = 1

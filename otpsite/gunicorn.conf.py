@@ -36,3 +36,17 @@ def post_request(worker, req, environ, resp):
     at 64 connections on one worker).
     """
     gevent.sleep(0)
+
+
+def post_worker_init(worker):
+    """Requests waiting for a fresher code (otp.waiting) end as soon as the worker is told to
+    stop, instead of holding the shutdown for up to a period: gunicorn's SIGTERM handler only
+    clears `alive`, so a greenlet watches it."""
+    from otp import waiting
+
+    def watch():
+        while worker.alive:
+            gevent.sleep(0.2)
+        waiting.shutdown.set()
+
+    gevent.spawn(watch)

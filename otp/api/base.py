@@ -7,19 +7,17 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otp import accounts, audit, client_keys, codes, outages
+from otp import accounts, audit, client_keys, codes, outages, waiting
 from otp.api.access import account_for
 from otp.api.authentication import (
     ApiKeyAuthentication,
     SignedRequestAuthentication,
 )
-from otp.api.serializers import (
-    VerifyRequestSerializer,
-)
-from otp.core import clock
+from otp.api.serializers import FreshnessSerializer, VerifyRequestSerializer
+from otp.core import clock, totp
 from otp.core.names import ACCOUNT_NAME, DEFAULT_NAME
 from otp.core.principals import Action, Actor, Outcome
-from otp.exceptions import TooManyFailedAuthentications, TooManyWrongCodes
+from otp.exceptions import CodeNotReady, TooManyFailedAuthentications, TooManyWrongCodes
 from otp.guards import lockout
 
 
@@ -102,6 +100,18 @@ class ProtectedView(APIView):
     def issue(self, request, name: str) -> Response:
         at, actor = clock.now(), self.actor(request)
         account = account_for(request.user, actor, name, Action.ISSUE, at)
+        # A plain dict: from a QueryDict DRF would skip an empty value instead of refusing it.
+        query = FreshnessSerializer(
+            data=request.query_params.dict(), context={"period": account.params.period}
+        )
+        query.is_valid(raise_exception=True)
+        min_validity, wait = query.validated_data["min_validity"], query.validated_data["wait"]
+        # One clock decides: the code handed out, its validity and its audit record all come
+        # from the reading after any wait.
+        while min_validity and (ready := totp.fresh_from(at, min_validity, account.params)) > at:
+            if not wait:
+                raise CodeNotReady(ready - at)
+            at = waiting.until(ready)
         return Response(codes.issue(account, actor, at))
 
     def verify(self, request, name: str) -> Response:

@@ -152,6 +152,41 @@ REFUSAL_HEADERS = [
 ]
 
 
+# The query of the code endpoints (otp.api.serializers.FreshnessSerializer).
+FRESHNESS_PARAMETERS = [
+    OpenApiParameter(
+        "min_validity",
+        {"type": "integer", "minimum": 1, "maximum": 119},
+        OpenApiParameter.QUERY,
+        required=False,
+        description=(
+            "Seconds the code must still be valid, 1 to the account's period minus 1. If the "
+            "current code has fewer left, the answer waits for the next window and is its code "
+            "(valid_for_seconds = the period, timestamp = the window's first second)."
+        ),
+    ),
+    OpenApiParameter(
+        "wait",
+        {"type": "string", "enum": ["true", "false"]},
+        OpenApiParameter.QUERY,
+        required=False,
+        description="false: instead of waiting, answer 409 with Retry-After (default true).",
+    ),
+]
+# The code endpoints' refusal headers: Retry-After also on 409 and on a shutdown's 503.
+CODE_REFUSAL_HEADERS = [
+    REFUSAL_HEADERS[0],
+    OpenApiParameter(
+        "Retry-After",
+        int,
+        OpenApiParameter.HEADER,
+        required=True,
+        response=[409, 429],
+        description="Seconds to wait before trying again.",
+    ),
+]
+
+
 def error(description: str, message: str = "") -> OpenApiResponse:
     """An error answer: {"error": message}, with the message as its example when one is fixed."""
     examples = [OpenApiExample("Error", {"error": message})] if message else []
@@ -166,13 +201,19 @@ UNAVAILABLE = error(
 
 
 def protected_responses(
-    ok, authentication, *, account: bool = True, body: bool = False, wrong_codes: bool = False
+    ok,
+    authentication,
+    *,
+    account: bool = True,
+    body: bool = False,
+    wrong_codes: bool = False,
+    fresh: bool = False,
 ) -> dict:
     """Every answer of a protected operation: `ok` as 200, then each refusal.
 
     `authentication` is the view's first authentication class (its message is the 401's);
     `account` if the operation acts on one account, `body` if it reads a JSON body,
-    `wrong_codes` if it counts wrong codes per account.
+    `wrong_codes` if it counts wrong codes per account, `fresh` if it takes min_validity.
     """
     locked_out = (
         "Too many failed authentications from this address (AUTH_FAILURE_LIMIT within "
@@ -213,6 +254,16 @@ def protected_responses(
         )
         responses[408] = error("The announced body did not arrive in time.")
         responses[415] = error("The body is not sent as application/json.")
+    if fresh:
+        responses[400] = error(
+            "min_validity or wait is not one the account allows (whole seconds from 1 to its "
+            "period minus 1; true or false)."
+        )
+        responses[409] = error(
+            "wait=false, and the current code has less than min_validity seconds left: the next "
+            "one is out after Retry-After seconds.",
+            "The next code is not out yet: try again after Retry-After seconds.",
+        )
     return dict(sorted(responses.items()))
 
 

@@ -33,6 +33,42 @@ class VerifyRequestSerializer(serializers.Serializer):
     )
 
 
+class FreshnessSerializer(serializers.Serializer):
+    """The query of a code request: how long the code must stay valid, and whether to wait.
+
+    Strict: whole seconds written as digits, 1 to the account's period minus 1 (the view passes
+    the period), and wait exactly "true" or "false". Anything else is a 400 naming the parameter.
+    """
+
+    min_validity = serializers.RegexField(
+        r"^[0-9]{1,4}$",
+        required=False,
+        error_messages={
+            "invalid": "whole seconds, written as digits",
+            "blank": "whole seconds, written as digits",
+        },
+    )
+    # Fixed messages: DRF's would quote what the client sent.
+    wait = serializers.ChoiceField(
+        ["true", "false"],
+        required=False,
+        default="true",
+        error_messages={"invalid_choice": "true or false", "blank": "true or false"},
+    )
+
+    def validate_min_validity(self, value: str) -> int:
+        seconds, period = int(value), self.context["period"]
+        if not 1 <= seconds < period:
+            raise serializers.ValidationError(
+                f"whole seconds from 1 to {period - 1} (the account's period minus 1)"
+            )
+        return seconds
+
+    def to_internal_value(self, data):
+        checked = super().to_internal_value(data)
+        return {"min_validity": checked.get("min_validity"), "wait": checked["wait"] == "true"}
+
+
 # The views build these bodies as plain dicts (the hot path skips serializer overhead); these
 # classes document them, and the tests check that both agree.
 class HealthSerializer(serializers.Serializer):

@@ -18,6 +18,8 @@ from otp.api.openapi import (
     ACCOUNT_LIST_EXAMPLE,
     ACCOUNT_LIST_RESPONSE,
     ACCOUNT_NAME_PARAMETER,
+    CODE_REFUSAL_HEADERS,
+    FRESHNESS_PARAMETERS,
     OTP_EXAMPLE,
     OTP_RESPONSE,
     REFUSAL_HEADERS,
@@ -75,8 +77,8 @@ class OtpView(ProtectedView):
             "The current code of the `default` account (OTP_SECRET). A client limited to other "
             "accounts gets 404; one that may see it but not fetch codes gets 403."
         ),
-        responses=protected_responses(OTP_RESPONSE, ApiKeyAuthentication),
-        parameters=REFUSAL_HEADERS,
+        responses=protected_responses(OTP_RESPONSE, ApiKeyAuthentication, fresh=True),
+        parameters=[*FRESHNESS_PARAMETERS, *CODE_REFUSAL_HEADERS],
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
@@ -94,8 +96,8 @@ class OtpSecureView(ProtectedView):
             "30 s of server time) and X-Signature = hex HMAC-SHA256(key=API key, msg=X-Timestamp), "
             "or be a signed (v2) request."
         ),
-        responses=protected_responses(OTP_RESPONSE, HmacSignatureAuthentication),
-        parameters=[*TIMESTAMP_SIGNATURE_PARAMETERS, *REFUSAL_HEADERS],
+        responses=protected_responses(OTP_RESPONSE, HmacSignatureAuthentication, fresh=True),
+        parameters=[*TIMESTAMP_SIGNATURE_PARAMETERS, *FRESHNESS_PARAMETERS, *CODE_REFUSAL_HEADERS],
         examples=[OTP_EXAMPLE],
     )
     def get(self, request):
@@ -139,8 +141,8 @@ class AccountOtpView(ProtectedView):
     @extend_schema(
         summary="Current code of one account",
         description="Like GET /otp, with the account's own algorithm, digits and period.",
-        responses=protected_responses(OTP_RESPONSE, ApiKeyAuthentication),
-        parameters=[ACCOUNT_NAME_PARAMETER, *REFUSAL_HEADERS],
+        responses=protected_responses(OTP_RESPONSE, ApiKeyAuthentication, fresh=True),
+        parameters=[ACCOUNT_NAME_PARAMETER, *FRESHNESS_PARAMETERS, *CODE_REFUSAL_HEADERS],
         examples=[OTP_EXAMPLE],
     )
     def get(self, request, name):

@@ -114,6 +114,13 @@ def seconds_left(at: int, params: Params = DEFAULT) -> int:
     return params.period - at % params.period
 
 
+def fresh_from(at: int, min_validity: int, params: Params = DEFAULT) -> int:
+    """The first second at or after `at` whose code stays valid for at least `min_validity`
+    seconds: `at` itself, or the start of the next window (1 <= min_validity < the period)."""
+    left = seconds_left(at, params)
+    return at if left >= min_validity else at + left
+
+
 def code_at(secret: str, at: int, params: Params = DEFAULT) -> str:
     """The code for unix time `at`."""
     return _totp(secret, params).generate_otp(time_step(at, params))

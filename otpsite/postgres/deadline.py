@@ -45,10 +45,14 @@ class DeadlineConnection(psycopg.Connection):
 
 
 class RequestDeadlineMiddleware:
-    """Starts the storage budget of each request (REQUEST_SECONDS)."""
+    """Starts the storage budget of each request (REQUEST_SECONDS), and starts it again after
+    the request waited for a fresher code (otp.waiting.resumed): the budget is for storage."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+        from otp import waiting  # the app, loaded by now: middleware is built after it
+
+        waiting.resumed.connect(_restart, dispatch_uid="otp-postgres-deadline")
 
     def __call__(self, request):
         token = _deadline.set(time.monotonic() + REQUEST_SECONDS)
@@ -56,3 +60,8 @@ class RequestDeadlineMiddleware:
             return self.get_response(request)
         finally:
             _deadline.reset(token)
+
+
+def _restart(**kwargs) -> None:
+    if _deadline.get() is not None:
+        _deadline.set(time.monotonic() + REQUEST_SECONDS)

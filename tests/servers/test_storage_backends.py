@@ -23,6 +23,7 @@ from tests.support.backends import (
     dead_port,
     postgres,  # noqa: F401 (fixture)
     redis_server,  # noqa: F401 (fixture)
+    storage_env,
 )
 from tests.support.raw_http import (
     HTTP_TIMEOUT,
@@ -91,16 +92,6 @@ def assert_log_is_clean(log: str, *secret_values: str) -> None:
         text = json.dumps(fields)
         for value in (API_KEY, OTP_SECRET, *secret_values):
             assert value not in text
-
-
-def storage_env(request, backend: str) -> dict:
-    """DATABASE_URL and CACHE_URL for "database+cache"; each call gets a database of its own."""
-    database, cache = backend.split("+")
-    env = {"CACHE_URL": request.getfixturevalue("redis_server")() if cache == "redis" else "db"}
-    if database == "postgres":
-        server = request.getfixturevalue("postgres")
-        env["DATABASE_URL"] = server.url(server.new_database())
-    return env
 
 
 # --- One instance per backend, two workers: what one worker records, the other sees.

@@ -237,3 +237,13 @@ class TcpProxy:
                     self._open.difference_update((client, upstream))
                 client.close()
                 upstream.close()
+
+
+def storage_env(request, backend: str) -> dict:
+    """DATABASE_URL and CACHE_URL for "database+cache"; each call gets a database of its own."""
+    database, cache = backend.split("+")
+    env = {"CACHE_URL": request.getfixturevalue("redis_server")() if cache == "redis" else "db"}
+    if database == "postgres":
+        server = request.getfixturevalue("postgres")
+        env["DATABASE_URL"] = server.url(server.new_database())
+    return env
