@@ -23,9 +23,10 @@ class TotpAccount:
     label: str
     params: totp.Params
     secret: str = field(repr=False)
+    exclusive: bool = False  # each time step's code handed out at most once
 
 
-def summary(name: str, issuer: str, params: totp.Params) -> dict:
+def summary(name: str, issuer: str, params: totp.Params, exclusive: bool = False) -> dict:
     """What a caller or an operator may see of an account."""
     return {
         "name": name,
@@ -33,6 +34,7 @@ def summary(name: str, issuer: str, params: totp.Params) -> dict:
         "algorithm": params.algorithm,
         "digits": params.digits,
         "period": params.period,
+        "exclusive": exclusive,
     }
 
 
@@ -51,8 +53,14 @@ _EXISTS = 'SELECT EXISTS (SELECT 1 FROM "otp_account" WHERE name = %s)'
 # about eleven times the query itself on SQLite and twice on PostgreSQL (bench/profile_issue.py;
 # docs/PERFORMANCE.md, "Plain SQL on the hot paths").
 _READ = (
-    'SELECT issuer, label, algorithm, digits, period, sealed_secret FROM "otp_account" '
+    'SELECT issuer, label, algorithm, digits, period, sealed_secret, exclusive FROM "otp_account" '
     "WHERE name = %s"
+)
+# An exclusive account's time step, claimed for one caller: one statement, atomic across workers
+# and instances (the row lock orders concurrent claims; the loser updates nothing).
+_CLAIM_STEP = (
+    'UPDATE "otp_account" SET last_step = %s '
+    "WHERE name = %s AND exclusive AND (last_step IS NULL OR last_step < %s)"
 )
 
 
@@ -65,16 +73,25 @@ def get_account(name: str) -> TotpAccount | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    issuer, label, algorithm, digits, period, sealed = row
+    issuer, label, algorithm, digits, period, sealed, exclusive = row
     secret = sealing.open_sealed(sealed, associated_data(name)).decode()
-    return TotpAccount(name, issuer, label, totp.Params(algorithm, digits, period), secret)
+    params = totp.Params(algorithm, digits, period)
+    return TotpAccount(name, issuer, label, params, secret, bool(exclusive))
+
+
+def claim_step(name: str, step: int) -> bool:
+    """Whether `step`'s code of the exclusive account `name` is this caller's: False if it (or a
+    later one) was handed out already."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_STEP, [step, name, step])
+        return cursor.rowcount == 1
 
 
 def account_summaries(visible=lambda name: True) -> list[dict]:
     """Name, issuer and parameters of every account `visible` admits, `default` first."""
     rows = [summary(DEFAULT_NAME, "", totp.DEFAULT)]
     stored = Account.objects.defer("sealed_secret")  # a listing opens no secret
-    rows += [summary(row.name, row.issuer, _params(row)) for row in stored]
+    rows += [summary(row.name, row.issuer, _params(row), row.exclusive) for row in stored]
     return [row for row in rows if visible(row["name"])]
 
 
@@ -82,7 +99,9 @@ def _params(row: Account) -> totp.Params:
     return totp.Params(row.algorithm, row.digits, row.period)
 
 
-def add_accounts(named_specs: list[tuple[str, AccountSpec]], actor: Actor, at: int) -> None:
+def add_accounts(
+    named_specs: list[tuple[str, AccountSpec]], actor: Actor, at: int, *, exclusive: bool = False
+) -> None:
     """Store every account, or none: a bad name or one already taken raises InvalidAccount."""
     created_at = datetime.fromtimestamp(at, UTC)
     seen = set()
@@ -110,6 +129,7 @@ def add_accounts(named_specs: list[tuple[str, AccountSpec]], actor: Actor, at: i
                         period=spec.params.period,
                         sealed_secret=sealing.seal(spec.secret.encode(), associated_data(name)),
                         created_at=created_at,
+                        exclusive=exclusive,
                     )
             except IntegrityError:
                 # Added by someone else between the check and now.
@@ -139,3 +159,13 @@ def is_stored(name: str) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(_EXISTS, [name])
         return bool(cursor.fetchone()[0])
+
+
+def set_exclusive(name: str, exclusive: bool, actor: Actor, at: int) -> bool:
+    """Make a stored account exclusive or shared again; False if there is none."""
+    with transaction.atomic():
+        if not Account.objects.filter(name=name).update(exclusive=exclusive):
+            return False
+        action = Action.ACCOUNT_EXCLUSIVE if exclusive else Action.ACCOUNT_SHARED
+        audit.record(actor, action=action, outcome=Outcome.OK, account=name, at=at)
+    return True

@@ -17,8 +17,8 @@ audit_log = logging.getLogger("otp.audit")
 # than the insert itself (bench/profile_request.py measured that for the other hot paths).
 _INSERT = (
     'INSERT INTO "otp_auditrecord" '
-    "(at, client, key_id, account, action, outcome, address, request_id) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    "(at, client, key_id, account, action, outcome, address, request_id, step) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 # A refused authentication adds itself to its minute's record, which the first one creates
 # (keeping its time and request id). One statement, atomic across workers and instances: the
@@ -45,8 +45,17 @@ def operator() -> Actor:
     return Actor(client=OPERATOR, address="local", request_id=uuid.uuid4().hex)
 
 
-def record(actor: Actor, *, action: Action, outcome: Outcome, account: str = "", at: int) -> None:
-    """Write one record in the caller's transaction, and log it once that commits.
+def record(
+    actor: Actor,
+    *,
+    action: Action,
+    outcome: Outcome,
+    account: str = "",
+    at: int,
+    step: int | None = None,
+) -> None:
+    """Write one record in the caller's transaction, and log it once that commits. `step`: the
+    time step of a code handed out (which code, never the code itself).
 
     Raises if the row cannot be written (the database's error, or AuditNotWritten): the
     caller's transaction then rolls back too, and no code is handed out or accepted without its
@@ -54,8 +63,8 @@ def record(actor: Actor, *, action: Action, outcome: Outcome, account: str = "",
     """
     fields = _fields(actor, action, outcome, account)
     with unwritten_is_503(), connection.cursor() as cursor:
-        cursor.execute(_INSERT, [_db_time(at), *fields.values()])
-    _log_on_commit(at, fields)
+        cursor.execute(_INSERT, [_db_time(at), *fields.values(), step])
+    _log_on_commit(at, fields if step is None else {**fields, "step": step})
 
 
 def record_refusal(actor: Actor, *, outcome: Outcome, account: str, at: int) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from otp import audit
+from otp import accounts, audit
 from otp.accounts import TotpAccount
 from otp.core import totp
 from otp.core.principals import Action, Actor, Outcome
@@ -15,17 +15,33 @@ from otp.guards import backoff
 from otp.guards.replay import accept_step
 
 
-def issue(account: TotpAccount, actor: Actor, at: int) -> dict:
+def issue(account: TotpAccount, actor: Actor, at: int) -> dict | None:
     """The /otp body for `account` at `at`, once its audit record is written (else it raises
-    and no code leaves the service)."""
-    # One statement: in autocommit it is committed before the code is computed, without the
-    # BEGIN and COMMIT round trips an explicit transaction costs on PostgreSQL.
-    audit.record(actor, action=Action.ISSUE, outcome=Outcome.ISSUED, account=account.name, at=at)
+    and no code leaves the service). None for an exclusive account whose code of this time
+    step was handed out already: the caller waits for the next step."""
+    step = totp.time_step(at, account.params)
+    if account.exclusive:
+        # The claim and the record together, or neither: a step is not used up by a code that
+        # never left for want of its record.
+        with transaction.atomic():
+            if not accounts.claim_step(account.name, step):
+                return None
+            _record_issue(account, actor, at, step)
+    else:
+        # One statement: in autocommit it is committed before the code is computed, without
+        # the BEGIN and COMMIT round trips an explicit transaction costs on PostgreSQL.
+        _record_issue(account, actor, at, step)
     return {
         "otp": totp.code_at(account.secret, at, account.params),
         "valid_for_seconds": totp.seconds_left(at, account.params),
         "timestamp": at,
     }
+
+
+def _record_issue(account: TotpAccount, actor: Actor, at: int, step: int) -> None:
+    audit.record(
+        actor, action=Action.ISSUE, outcome=Outcome.ISSUED, account=account.name, at=at, step=step
+    )
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,11 @@ class Account(models.Model):
     # AES-256-GCM under OTP_ENCRYPTION_KEYS, the account name as associated data.
     sealed_secret = models.BinaryField()
     created_at = models.DateTimeField()
+    # Each time step's code handed out at most once (one bot per code); db_default: an instance
+    # still running the previous release inserts without it during a deploy.
+    exclusive = models.BooleanField(default=False, db_default=False)
+    # The last time step whose code was handed out, for an exclusive account.
+    last_step = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "otp_account"
@@ -171,6 +176,8 @@ class AuditRecord(models.Model):
     # A refused authentication's unix minute (at // 60); NULL for a record of one event, which
     # the unique constraint below then leaves out (and out of its index).
     minute = models.BigIntegerField(null=True, blank=True)
+    # The time step of a code handed out (never the code): which client got which step.
+    step = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "otp_auditrecord"

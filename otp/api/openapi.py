@@ -285,13 +285,21 @@ ACCOUNT_LIST_EXAMPLE = OpenApiExample(
     "Accounts",
     {
         "accounts": [
-            {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
+            {
+                "name": "default",
+                "issuer": "",
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": 30,
+                "exclusive": False,
+            },
             {
                 "name": "github-bot",
                 "issuer": "GitHub",
                 "algorithm": "SHA1",
                 "digits": 6,
                 "period": 30,
+                "exclusive": True,
             },
         ]
     },

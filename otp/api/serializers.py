@@ -95,6 +95,9 @@ class AccountSerializer(serializers.Serializer):
     algorithm = serializers.ChoiceField(totp.ALGORITHMS)
     digits = serializers.IntegerField()
     period = serializers.IntegerField(help_text="Seconds per code.")
+    exclusive = serializers.BooleanField(
+        help_text="Each time step's code is handed to one caller only (one bot per code)."
+    )
 
 
 class AccountListSerializer(serializers.Serializer):

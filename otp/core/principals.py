@@ -14,6 +14,8 @@ class Action(StrEnum):
     AUTHENTICATE = "authenticate"  # a refused authentication
     ACCOUNT_ADD = "account.add"
     ACCOUNT_REMOVE = "account.remove"
+    ACCOUNT_EXCLUSIVE = "account.exclusive"  # set exclusive: one caller per code
+    ACCOUNT_SHARED = "account.shared"  # set shared again
     CLIENT_CREATE = "client.create"
     CLIENT_REVOKE = "client.revoke"
     CLIENT_ROTATE = "client.rotate"

@@ -50,16 +50,38 @@ def test_an_environment_key_lists_default_first_then_every_account(authed, accou
     assert response.status_code == status.HTTP_200_OK
     assert response.json() == {
         "accounts": [
-            {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
+            {
+                "name": "default",
+                "issuer": "",
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": 30,
+                "exclusive": False,
+            },
             {
                 "name": "alpha",
                 "issuer": "Alpha Inc",
                 "algorithm": "SHA1",
                 "digits": 6,
                 "period": 30,
+                "exclusive": False,
             },
-            {"name": "beta", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
-            {"name": "wide", "issuer": "", "algorithm": "SHA512", "digits": 8, "period": 60},
+            {
+                "name": "beta",
+                "issuer": "",
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": 30,
+                "exclusive": False,
+            },
+            {
+                "name": "wide",
+                "issuer": "",
+                "algorithm": "SHA512",
+                "digits": 8,
+                "period": 60,
+                "exclusive": False,
+            },
         ]
     }
 

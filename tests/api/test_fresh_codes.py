@@ -19,20 +19,6 @@ NEXT_WINDOW = FROZEN_AT + LEFT
 SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
 
 
-@pytest.fixture
-def waits(monkeypatch, frozen_clock):
-    """Each wait moves the frozen clock to its end instead of sleeping; the list of ends."""
-    ends = []
-
-    def pause_until(target):
-        ends.append(target)
-        frozen_clock.at = target
-        return False
-
-    monkeypatch.setattr(waiting, "pause_until", pause_until)
-    return ends
-
-
 def issued_records():
     return list(AuditRecord.objects.filter(action="issue").values_list("at", "outcome"))
 
@@ -131,7 +117,9 @@ def test_a_refused_caller_never_waits(client, waits):
     assert waits == []
 
 
-def test_a_wait_cut_short_by_shutdown_is_503_and_hands_out_nothing(authed, monkeypatch):
+def test_a_wait_cut_short_by_shutdown_is_503_and_hands_out_nothing(
+    authed, frozen_clock, monkeypatch
+):
     monkeypatch.setattr(waiting, "pause_until", lambda target: True)
     reply = authed.get("/otp?min_validity=29")
     assert reply.status_code == status.HTTP_503_SERVICE_UNAVAILABLE

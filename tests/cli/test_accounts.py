@@ -295,9 +295,9 @@ def test_list_shows_every_account_default_first_and_no_secret(frozen_clock):
     add("ci", SECRET, "--issuer", "ACME", "--digits", "8")
     out, _ = call_otp("account", "list")
     assert out.splitlines() == [
-        "NAME     ISSUER  ALGORITHM  DIGITS  PERIOD",
-        "default  -       SHA1       6       30",
-        "ci       ACME    SHA1       8       30",
+        "NAME     ISSUER  ALGORITHM  DIGITS  PERIOD  EXCLUSIVE",
+        "default  -       SHA1       6       30      no",
+        "ci       ACME    SHA1       8       30      no",
     ]
 
 
@@ -305,8 +305,22 @@ def test_list_as_json_is_one_object_per_line(frozen_clock):
     add("ci", SECRET, "--issuer", "ACME")
     out, _ = call_otp("account", "list", "--format", "json")
     assert [json.loads(line) for line in out.splitlines()] == [
-        {"name": "default", "issuer": "", "algorithm": "SHA1", "digits": 6, "period": 30},
-        {"name": "ci", "issuer": "ACME", "algorithm": "SHA1", "digits": 6, "period": 30},
+        {
+            "name": "default",
+            "issuer": "",
+            "algorithm": "SHA1",
+            "digits": 6,
+            "period": 30,
+            "exclusive": False,
+        },
+        {
+            "name": "ci",
+            "issuer": "ACME",
+            "algorithm": "SHA1",
+            "digits": 6,
+            "period": 30,
+            "exclusive": False,
+        },
     ]
     assert_no_secret(out)
 

@@ -120,13 +120,15 @@ WITH_BODY = ONE_ACCOUNT | {
     status.HTTP_408_REQUEST_TIMEOUT,
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 }
+# The code endpoints also take min_validity: 400 for a bad one, 409 with wait=false.
+FRESH_CODE = {status.HTTP_400_BAD_REQUEST, status.HTTP_409_CONFLICT}
 STATUSES = {
     ("get", "/health"): {status.HTTP_200_OK},
     ("get", "/ready"): {status.HTTP_200_OK, status.HTTP_503_SERVICE_UNAVAILABLE},
     ("get", "/accounts"): {status.HTTP_200_OK, *PROTECTED},
-    ("get", "/otp"): {status.HTTP_200_OK, *ONE_ACCOUNT},
-    ("get", "/otp/secure"): {status.HTTP_200_OK, *ONE_ACCOUNT},
-    ("get", "/accounts/{name}/otp"): {status.HTTP_200_OK, *ONE_ACCOUNT},
+    ("get", "/otp"): {status.HTTP_200_OK, *ONE_ACCOUNT, *FRESH_CODE},
+    ("get", "/otp/secure"): {status.HTTP_200_OK, *ONE_ACCOUNT, *FRESH_CODE},
+    ("get", "/accounts/{name}/otp"): {status.HTTP_200_OK, *ONE_ACCOUNT, *FRESH_CODE},
     ("post", "/otp/verify"): {status.HTTP_200_OK, *WITH_BODY},
     ("post", "/accounts/{name}/otp/verify"): {status.HTTP_200_OK, *WITH_BODY},
 }
@@ -226,8 +228,9 @@ def test_the_account_name_parameter_matches_exactly_the_names_accounts_can_have(
 ):
     for path in ("/accounts/{name}/otp", "/accounts/{name}/otp/verify"):
         method = "get" if path.endswith("/otp") else "post"
-        (parameter,) = schema["paths"][path][method]["parameters"]
-        assert parameter["in"] == "path"
+        (parameter,) = [
+            each for each in schema["paths"][path][method]["parameters"] if each["in"] == "path"
+        ]
         # JSON Schema's regular expressions are ECMA-262's: checked with an engine that uses them.
         assert jsonschema_rs.validator_for(parameter["schema"]).is_valid(name) is valid
         assert bool(ACCOUNT_NAME.fullmatch(name)) is valid
@@ -264,9 +267,11 @@ def test_the_authorize_dialog_offers_the_api_key_once_described_for_people(schem
 
 def test_the_timestamp_signature_is_entered_with_each_secure_request(schema):
     parameters = schema["paths"]["/otp/secure"]["get"]["parameters"]
-    assert {(p["name"], p["in"], p["required"]) for p in parameters} == {
+    assert {(p["name"], p["in"], p.get("required", False)) for p in parameters} == {
         ("X-Timestamp", "header", True),
         ("X-Signature", "header", True),
+        ("min_validity", "query", False),
+        ("wait", "query", False),
     }
 
 

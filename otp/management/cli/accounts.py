@@ -18,6 +18,7 @@ COLUMNS = {
     "algorithm": "ALGORITHM",
     "digits": "DIGITS",
     "period": "PERIOD",
+    "exclusive": "EXCLUSIVE",
 }
 _ADD_HELP = """\
 Reads an otpauth://totp/ URI, or a bare base32 secret, from standard input: never from the
@@ -28,7 +29,7 @@ is asked for without being echoed; otherwise pipe it in, e.g.
 
 
 def add_parsers(commands) -> None:
-    account = commands.add_parser("account", help="add, import, list or remove TOTP accounts")
+    account = commands.add_parser("account", help="add, import, list, set or remove TOTP accounts")
     actions = account.add_subparsers(
         dest="account_command", required=True, metavar="ACTION", help="what to do (each has --help)"
     )
@@ -48,6 +49,11 @@ def add_parsers(commands) -> None:
     add.add_argument(
         "--period", type=int, default=totp.DEFAULT.period, help="seconds a code lasts (30)"
     )
+    add.add_argument(
+        "--exclusive",
+        action="store_true",
+        help="hand each time step's code to one caller only (one bot per code)",
+    )
     add.set_defaults(run=add_account)
 
     batch = actions.add_parser(
@@ -62,6 +68,21 @@ def add_parsers(commands) -> None:
     show = actions.add_parser("list", help="list the accounts (never their secrets)")
     listing.add_format_option(show)
     show.set_defaults(run=list_accounts)
+
+    change = actions.add_parser(
+        "set",
+        help="make an account exclusive (one caller per code) or shared again",
+        description=(
+            "An exclusive account hands each time step's code out at most once, across workers "
+            "and instances: a second request in the same step waits for the next one (or gets "
+            "409 with wait=false). Verification is unchanged."
+        ),
+    )
+    change.add_argument("name", help="the account")
+    sharing = change.add_mutually_exclusive_group(required=True)
+    sharing.add_argument("--exclusive", dest="exclusive", action="store_true")
+    sharing.add_argument("--shared", dest="exclusive", action="store_false")
+    change.set_defaults(run=set_account)
 
     remove = actions.add_parser("remove", help="remove an account, and every client's grant of it")
     remove.add_argument("name", help='the account to remove ("default" cannot be)')
@@ -79,10 +100,13 @@ def add_account(command, options) -> None:
             digits=options["digits"],
             period=options["period"],
         )
-        accounts.add_accounts([(name, spec)], audit.operator(), clock.now())
+        accounts.add_accounts(
+            [(name, spec)], audit.operator(), clock.now(), exclusive=options["exclusive"]
+        )
     except (InvalidAccount, sealing.NoEncryptionKey) as refused:
         raise CommandError(str(refused)) from None
-    command.stdout.write(f"added {describe(name, spec)}")
+    exclusive = ", exclusive" if options["exclusive"] else ""
+    command.stdout.write(f"added {describe(name, spec)}{exclusive}")
 
 
 def import_accounts(command, options) -> None:
@@ -111,6 +135,20 @@ def list_accounts(command, options) -> None:
     listing.write_rows(
         command.stdout.write, accounts.account_summaries(), COLUMNS, options["format"]
     )
+
+
+def set_account(command, options) -> None:
+    name, exclusive = options["name"], options["exclusive"]
+    if name == DEFAULT_NAME:
+        raise CommandError(
+            f'"{name}" is OTP_SECRET\'s account and stays shared: add the secret as an account '
+            "of its own to make it exclusive"
+        )
+    if not ACCOUNT_NAME.fullmatch(name):
+        raise CommandError(f"no such account; account names match {ACCOUNT_NAME.pattern}")
+    if not accounts.set_exclusive(name, exclusive, audit.operator(), clock.now()):
+        raise CommandError(f'no account "{name}"')
+    command.stdout.write(f"account {name} is now {'exclusive' if exclusive else 'shared'}")
 
 
 def remove_account(command, options) -> None:
