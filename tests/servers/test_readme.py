@@ -229,6 +229,7 @@ def test_walkthrough_takes_a_qr_code_to_a_bot_with_a_key_of_its_own(operator):
                     "algorithm": "SHA1",
                     "digits": 6,
                     "period": 30,
+                    "exclusive": False,
                 }
             ]
         },
