@@ -18,7 +18,9 @@ $(VENV)/.run-installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+# The client package (clients/python) is installed editable with the dev tools: a change to its
+# metadata or console script needs the install again.
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt clients/python/pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-installed
 
