@@ -123,7 +123,7 @@ def access_formatter(formatter: logging.Formatter):
 
 @contextlib.contextmanager
 def access_log_off():
-    access = logging.getLogger("otp.api.access")
+    access = logging.getLogger("otp.access")
     access.disabled = True
     try:
         yield application

@@ -1,8 +1,6 @@
 """The errors the app raises, each with the HTTP answer it becomes (otp/api/errors.py shapes them
 as {"error": ...})."""
 
-import logging
-
 from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -13,8 +11,6 @@ from rest_framework.exceptions import (
     PermissionDenied,
     Throttled,
 )
-
-logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(APIException):

@@ -15,7 +15,8 @@ from otp import outages
 from otp.exceptions import DEPENDENCY_ERRORS, PayloadTooLarge, ServiceUnavailable
 from otp.sealing import CannotOpen
 
-logger = logging.getLogger(__name__)
+# The name these lines had before the handler moved here: log readers filter on it.
+logger = logging.getLogger("otp.exceptions")
 
 
 def bad_request(request, exception=None):

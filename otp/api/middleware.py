@@ -7,7 +7,7 @@ import uuid
 
 from otp.api.addresses import client_address
 
-access_log = logging.getLogger("otp.api.access")
+access_log = logging.getLogger("otp.access")
 
 # A client's id is echoed and logged only if it cannot smuggle anything into either.
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")

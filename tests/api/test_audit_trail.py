@@ -470,7 +470,7 @@ def test_the_log_line_shares_the_request_id_of_the_access_line(
         response = authed.get("/otp", HTTP_X_REQUEST_ID="req-123")
     by_logger = {line["logger"]: line for line in log_lines(log_output)}
     assert by_logger["otp.audit"]["request_id"] == "req-123"
-    assert by_logger["otp.api.access"]["request_id"] == response["X-Request-ID"] == "req-123"
+    assert by_logger["otp.access"]["request_id"] == response["X-Request-ID"] == "req-123"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -13,7 +13,7 @@ ACCESS_FIELDS = {"method", "path", "status", "latency_ms", "client", "request_id
 
 
 def access_records(caplog):
-    return [r for r in caplog.records if r.name == "otp.api.access"]
+    return [r for r in caplog.records if r.name == "otp.access"]
 
 
 def test_one_access_line_per_request_with_its_fields(authed, caplog):
@@ -52,7 +52,7 @@ def test_nothing_secret_reaches_the_log(client, api_key, frozen_clock, log_outpu
     client.get("/health", HTTP_HOST="attacker.example")
     out = log_output.getvalue()
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [line["status"] for line in lines if line["logger"] == "otp.api.access"] == [
+    assert [line["status"] for line in lines if line["logger"] == "otp.access"] == [
         200,
         200,
         401,
@@ -105,7 +105,7 @@ def test_a_host_not_allowed_is_logged_with_a_reason_not_the_name(client, log_out
     response = client.get("/health", HTTP_HOST="attacker.example", HTTP_X_REQUEST_ID="host-1")
     assert response.status_code == status.HTTP_400_BAD_REQUEST
     (line,) = [json.loads(line) for line in log_output.getvalue().splitlines()]
-    assert (line["logger"], line["request_id"]) == ("otp.api.access", "host-1")
+    assert (line["logger"], line["request_id"]) == ("otp.access", "host-1")
     assert line["reason"] == "host not allowed"
     assert "attacker.example" not in log_output.getvalue()
 

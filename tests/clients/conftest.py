@@ -74,8 +74,7 @@ class Service:
         return sum(
             1
             for line in self.log_lines()
-            if line.get("logger") == "otp.api.access"
-            and line.get("status") == HTTPStatus.UNAUTHORIZED
+            if line.get("logger") == "otp.access" and line.get("status") == HTTPStatus.UNAUTHORIZED
         )
 
 

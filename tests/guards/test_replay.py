@@ -38,7 +38,7 @@ def test_a_replay_looks_like_a_wrong_code_but_the_log_says_why(authed, frozen_cl
     replay = authed.post("/otp/verify", {"otp": code}, format="json")
     wrong = authed.post("/otp/verify", {"otp": "000000" if code != "000000" else "111111"})
     assert replay.content == wrong.content
-    outcomes = [r.verify for r in caplog.records if r.name == "otp.api.access"]
+    outcomes = [r.verify for r in caplog.records if r.name == "otp.access"]
     assert outcomes == ["valid", "replayed", "invalid"]
 
 

@@ -301,7 +301,7 @@ def test_a_host_not_allowed_is_logged_with_its_reason_not_its_name(gunicorn_plai
     (line,) = [
         line for line in log_lines(gunicorn_plain) if line.get("request_id") == "host-check-1"
     ]
-    assert line["logger"] == "otp.api.access"
+    assert line["logger"] == "otp.access"
     assert (line["status"], line["reason"]) == (status.HTTP_400_BAD_REQUEST, "host not allowed")
     assert_log_is_clean(gunicorn_plain, FOREIGN_HOST)
 

@@ -117,7 +117,7 @@ def test_shutdown_is_graceful_and_the_log_is_clean_json(tmp_path, home):
     own.request("GET", "/otp", headers={"X-API-Key": "wrong-key-0123456789"})
     assert own.stop() == 0
     lines = [json.loads(line) for line in own.log().splitlines()]
-    access = [line for line in lines if line["logger"] == "otp.api.access"]
+    access = [line for line in lines if line["logger"] == "otp.access"]
     assert [line["status"] for line in access[-2:]] == [200, 401]
     assert any(line["logger"] == "gunicorn.error" for line in lines)
     for secret in (API_KEY, OTP_SECRET, "wrong-key-0123456789"):
