@@ -57,10 +57,12 @@ _READ = (
     "WHERE name = %s"
 )
 # An exclusive account's time step, claimed for one caller: one statement, atomic across workers
-# and instances (the row lock orders concurrent claims; the loser updates nothing).
+# and instances (the row lock orders concurrent claims; the loser updates nothing). Not tied to
+# the exclusive flag: a request that read the account as exclusive just before an operator made
+# it shared must still get its code, not wait step after step for a claim that cannot succeed.
 _CLAIM_STEP = (
     'UPDATE "otp_account" SET last_step = %s '
-    "WHERE name = %s AND exclusive AND (last_step IS NULL OR last_step < %s)"
+    "WHERE name = %s AND (last_step IS NULL OR last_step < %s)"
 )
 
 

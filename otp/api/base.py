@@ -119,6 +119,8 @@ class ProtectedView(APIView):
             if not wait:
                 raise CodeNotReady(ready - at)
             at = waiting.until(ready)
+            # Read again after the wait: the account may have been removed, or made shared.
+            account = account_for(request.user, actor, name, Action.ISSUE, at)
 
     def verify(self, request, name: str) -> Response:
         at, actor = clock.now(), self.actor(request)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from rest_framework import status
 
-from otp import audit
+from otp import audit, waiting
 from otp.audit import AuditNotWritten
 from otp.core import totp
 from otp.core.credentials import key_id
@@ -124,3 +124,19 @@ def test_setting_is_audited_and_refused_for_default_and_unknown_names(exclusive)
         call_otp("account", "set", "nobody", "--exclusive")
     with pytest.raises(CommandError):
         call_otp("account", "set", "shared-login")  # --exclusive or --shared
+
+
+def test_an_account_removed_during_the_wait_is_404_not_a_wait_without_end(
+    authed, exclusive, monkeypatch, frozen_clock
+):
+    assert authed.get(exclusive).status_code == status.HTTP_200_OK
+
+    def remove_then_wake(target):
+        call_otp("account", "remove", "shared-login")
+        frozen_clock.at = target
+        return False
+
+    monkeypatch.setattr(waiting, "pause_until", remove_then_wake)
+    reply = authed.get(exclusive)
+    assert reply.status_code == status.HTTP_404_NOT_FOUND
+    assert reply.json() == {"error": "Account not found"}
