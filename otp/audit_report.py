@@ -21,8 +21,10 @@ COLUMNS = {
     "outcome": "OUTCOME",
     "address": "ADDRESS",
     "request_id": "REQUEST ID",
-    # Last, so that scripts reading the columns before it by position still find them.
+    # Added last, so that scripts reading the columns before them by position still find them.
     "count": "COUNT",
+    # The time step of a code handed out (which client got which step); empty otherwise.
+    "step": "STEP",
 }
 # The most --limit may ask for: a table is held in memory before it is printed.
 LIMIT_MAX = 100_000

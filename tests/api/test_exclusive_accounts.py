@@ -1,6 +1,8 @@
 """Exclusive accounts: each time step's code goes to one caller; the next caller in the same step
 gets the next step's code (or 409 with wait=false). The clock is frozen; waits move it."""
 
+import json
+
 import pytest
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -140,3 +142,16 @@ def test_an_account_removed_during_the_wait_is_404_not_a_wait_without_end(
     reply = authed.get(exclusive)
     assert reply.status_code == status.HTTP_404_NOT_FOUND
     assert reply.json() == {"error": "Account not found"}
+
+
+def test_otp_audit_shows_the_step_each_client_got(authed, exclusive, waits):
+    authed.get(exclusive)
+    authed.get(exclusive)
+    printed = call_otp(
+        "audit", "--format", "json", "--account", "shared-login", "--action", "issue"
+    )
+    rows = [json.loads(line) for line in printed.out.splitlines()]
+    assert [(row["client"], row["step"]) for row in rows] == [
+        (f"env:{key_id(settings.API_KEY)}", STEP),
+        (f"env:{key_id(settings.API_KEY)}", STEP + 1),
+    ]

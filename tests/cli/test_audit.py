@@ -65,6 +65,7 @@ def test_audit_json_is_one_object_per_line_with_utc_times(trail):
         "address": "192.0.2.8",
         "request_id": "req-2",
         "count": 1,
+        "step": None,
     }
 
 
@@ -80,11 +81,11 @@ def test_audit_table_has_headings_and_aligned_columns(trail):
     lines = call_otp("audit", "--account", "github-bot").out.splitlines()
     assert lines == [
         "AT                    CLIENT  KEY ID            ACCOUNT     ACTION  OUTCOME  ADDRESS"
-        "    REQUEST ID  COUNT",
+        "    REQUEST ID  COUNT  STEP",
         "2023-11-14T22:13:10Z  bot     0123456789abcdef  github-bot  issue   ok       192.0.2.7"
-        "  req-1       1",
+        "  req-1       1      -",
         "2023-11-14T22:13:10Z  other   fedcba9876543210  github-bot  issue   ok       192.0.2.8"
-        "  req-2       1",
+        "  req-2       1      -",
     ]
 
 
@@ -176,8 +177,8 @@ def test_audit_shows_how_many_requests_each_record_stands_for(refusals):
     rows = list(csv.DictReader(io.StringIO(call_otp("audit", "--format", "csv").out)))
     assert [row["count"] for row in rows] == ["3", "2", "1"]
     table = call_otp("audit").out.splitlines()
-    assert table[0].split()[-1] == "COUNT"
-    assert [line.split()[-1] for line in table[1:]] == ["3", "2", "1"]
+    assert table[0].split()[-2:] == ["COUNT", "STEP"]
+    assert [line.split()[-2] for line in table[1:]] == ["3", "2", "1"]
 
 
 def test_audit_filters_by_action_and_outcome(refusals):
