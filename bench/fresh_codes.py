@@ -45,6 +45,7 @@ from bench.loadtest import (
     process_ticks,
     server_ticks,
     words_from_env,
+    write_report,
 )  # fmt: skip
 
 EXCLUSIVE = "bench-exclusive"
@@ -302,13 +303,7 @@ def main() -> None:
     lines.append(
         f"- load average at the end {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
     )
-    report = "\n".join(lines) + "\n"
-    print(report)
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    path = results / f"fresh-{started:%Y%m%dT%H%M%SZ}.md"
-    path.write_text(report)
-    print(f"bench: written to {path.relative_to(ROOT)}", file=sys.stderr)
+    write_report("\n".join(lines) + "\n", f"fresh-{started:%Y%m%dT%H%M%SZ}")
 
 
 if __name__ == "__main__":

@@ -763,11 +763,15 @@ def main() -> None:
                                     runs.append(sorted(tries, key=lambda r: r.rps)[len(tries) // 2])
                         finally:
                             server.stop()
-    report = "\n".join([*header, "", *table(runs, notes)]) + "\n"
+    write_report("\n".join([*header, "", *table(runs, notes)]) + "\n", f"{started:%Y%m%dT%H%M%SZ}")
+
+
+def write_report(report: str, name: str) -> None:
+    """Print `report` and keep it as bench/results/NAME.md (ignored by git)."""
     print(report)
     results = ROOT / "bench" / "results"
     results.mkdir(exist_ok=True)
-    path = results / f"{started:%Y%m%dT%H%M%SZ}.md"
+    path = results / f"{name}.md"
     path.write_text(report)
     print(f"bench: written to {path.relative_to(ROOT)}", file=sys.stderr)
 
