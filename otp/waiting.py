@@ -31,7 +31,7 @@ def until(target: int) -> int:
     if not connection.in_atomic_block:
         connection.close()
     while (now := clock.now()) < target:
-        if shutdown.is_set() or pause_until(target):
+        if pause_until(target):
             raise ShuttingDown()
     resumed.send(sender=None)
     return now
