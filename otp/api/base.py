@@ -100,10 +100,7 @@ class ProtectedView(APIView):
     def issue(self, request, name: str) -> Response:
         at, actor = clock.now(), self.actor(request)
         account = account_for(request.user, actor, name, Action.ISSUE, at)
-        # A plain dict: from a QueryDict DRF would skip an empty value instead of refusing it.
-        query = FreshnessSerializer(
-            data=request.query_params.dict(), context={"period": account.params.period}
-        )
+        query = FreshnessSerializer.of_query(request.query_params, account.params.period)
         query.is_valid(raise_exception=True)
         min_validity, wait = query.validated_data["min_validity"], query.validated_data["wait"]
         # One clock decides: the code handed out, its validity and its audit record all come

@@ -56,6 +56,17 @@ class FreshnessSerializer(serializers.Serializer):
         error_messages={"invalid_choice": "true or false", "blank": "true or false"},
     )
 
+    @classmethod
+    def of_query(cls, query, period: int) -> "FreshnessSerializer":
+        """The serializer over a request's query string: a parameter given twice is refused
+        (which one would count?), and the rest read as a plain dict, since from a QueryDict DRF
+        would skip an empty value instead of refusing it."""
+        twice = {name: ["given more than once"] for name in cls._declared_fields
+                 if len(query.getlist(name)) > 1}  # fmt: skip
+        if twice:
+            raise serializers.ValidationError(twice)
+        return cls(data=query.dict(), context={"period": period})
+
     def validate_min_validity(self, value: str) -> int:
         seconds, period = int(value), self.context["period"]
         if not 1 <= seconds < period:

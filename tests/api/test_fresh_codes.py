@@ -78,6 +78,8 @@ def test_wait_false_with_enough_time_left_answers_at_once(authed, waits):
         "min_validity=99999",
         "min_validity=10&wait=maybe",
         "min_validity=10&wait=False",
+        "min_validity=10&min_validity=29",
+        "min_validity=10&wait=true&wait=false",
     ],
 )
 def test_anything_else_is_400_and_hands_out_nothing(authed, waits, query):
