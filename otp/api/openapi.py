@@ -236,6 +236,8 @@ def protected_responses(
             "to check its signature, on any method).",
             "Request body too large",
         ),
+        # gunicorn answers this before Django sees the request (limit_request_line, 4094 bytes).
+        414: error("The request line (method, path and query string) is longer than 4 KiB."),
         429: error(locked_out),
         503: UNAVAILABLE,
     }

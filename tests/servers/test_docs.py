@@ -111,6 +111,7 @@ def test_the_schema_validates_without_warnings(generated):
 PROTECTED = {
     status.HTTP_401_UNAUTHORIZED,
     status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,  # a v2 body is read to check its signature
+    status.HTTP_414_REQUEST_URI_TOO_LONG,  # gunicorn's limit on the request line
     status.HTTP_429_TOO_MANY_REQUESTS,  # the address is locked out, whatever the view
     status.HTTP_503_SERVICE_UNAVAILABLE,  # the lockout table and the audit trail are storage
 }

@@ -82,6 +82,15 @@ def test_an_8_kib_header_gets_a_json_error(server):
     assert set(json.loads(body)) == {"error"}
 
 
+def test_a_query_string_past_the_request_line_limit_is_the_documented_414(server):
+    # What a client repeating min_validity a few hundred times gets (tests/servers/test_docs.py).
+    query = "&".join(["min_validity=10"] * 400)
+    code, headers, body = server.request("GET", f"/otp?{query}", headers={"X-API-Key": API_KEY})
+    assert code == status.HTTP_414_REQUEST_URI_TOO_LONG
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body) == {"error": "URI Too Long"}
+
+
 def test_a_malformed_header_gets_json_and_stays_out_of_the_log(server):
     # A key sent without its colon: gunicorn rejects the line before Django sees it.
     request = f"GET /otp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key {API_KEY}\r\n\r\n"
