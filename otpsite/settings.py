@@ -70,6 +70,13 @@ TRUSTED_PROXY_NETWORKS = env.networks(
     "TRUSTED_PROXY_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
 )
 
+# GET /metrics answers without credentials: only where the network already restricts who
+# reaches it. Otherwise it takes a client granted --metrics (or an environment key).
+METRICS_PUBLIC = env.strict_bool("METRICS_PUBLIC", default=False)
+# With PostgreSQL, /ready answers 503 while this instance's clock and the database server's
+# differ by more than this many seconds: every code depends on the instance's clock.
+MAX_CLOCK_SKEW = env.bounded_int("MAX_CLOCK_SKEW", 5, low=1, high=3600)
+
 # --- Storage: SQLite in DATA_DIR for one instance; PostgreSQL + Redis for several. ---
 # A relative DATA_DIR is taken from the project root, wherever the command runs from.
 DATA_DIR = (BASE_DIR / env.text("DATA_DIR", "var")).resolve()
