@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
+from otp import metrics
 from otp.core.principals import OPERATOR, REFUSALS, Action, Actor, Outcome
 from otp.exceptions import ServiceUnavailable
 
@@ -62,9 +63,9 @@ def record(
     record.
     """
     fields = _fields(actor, action, outcome, account)
-    with unwritten_is_503(), connection.cursor() as cursor:
+    with metrics.AUDIT_WRITE_SECONDS.time(), unwritten_is_503(), connection.cursor() as cursor:
         cursor.execute(_INSERT, [_db_time(at), *fields.values(), step])
-    _log_on_commit(at, fields if step is None else {**fields, "step": step})
+    _on_commit(at, fields if step is None else {**fields, "step": step})
 
 
 def record_refusal(actor: Actor, *, outcome: Outcome, account: str, at: int) -> None:
@@ -78,9 +79,9 @@ def record_refusal(actor: Actor, *, outcome: Outcome, account: str, at: int) -> 
     if outcome not in REFUSALS:
         raise ValueError(f"not a refused authentication: {outcome}")
     fields = _fields(actor, Action.AUTHENTICATE, outcome, account)
-    with unwritten_is_503(), connection.cursor() as cursor:
+    with metrics.AUDIT_WRITE_SECONDS.time(), unwritten_is_503(), connection.cursor() as cursor:
         cursor.execute(_COUNT_REFUSAL, [_db_time(at), *fields.values(), at // 60])
-    _log_on_commit(at, fields)
+    _on_commit(at, fields)
 
 
 def _fields(actor: Actor, action: Action, outcome: Outcome, account: str) -> dict:
@@ -124,8 +125,27 @@ def unwritten_is_503():
         raise AuditNotWritten() from problem
 
 
-def _log_on_commit(at: int, fields: dict) -> None:
-    # Outside a transaction on_commit runs at once; inside, only if the record is kept.
-    transaction.on_commit(
-        lambda: audit_log.info("audit", extra={"event": "audit", "at": at, **fields})
-    )
+def _on_commit(at: int, fields: dict) -> None:
+    """Log the record and count it for GET /metrics once it is kept. Outside a transaction
+    on_commit runs at once; inside, only if the transaction commits."""
+
+    def kept():
+        audit_log.info("audit", extra={"event": "audit", "at": at, **fields})
+        _count(fields)
+
+    transaction.on_commit(kept)
+
+
+def _count(fields: dict) -> None:
+    action, outcome = fields["action"], fields["outcome"]
+    if action == Action.AUTHENTICATE:
+        metrics.REFUSED_AUTHENTICATIONS.labels(outcome).inc()
+    elif action == Action.ISSUE and outcome == Outcome.ISSUED:
+        metrics.CODES_ISSUED.labels(fields["account"], fields["client"]).inc()
+    elif action == Action.VERIFY and outcome not in _NOT_CHECKED:
+        metrics.VERIFICATIONS.labels(fields["account"], outcome).inc()
+
+
+# Verifications refused before a code was looked at: the account named was not found (a name
+# the client chose, never a label) or not granted. GET /metrics counts them by status (404, 403).
+_NOT_CHECKED = frozenset({Outcome.NOT_FOUND, Outcome.DENIED})

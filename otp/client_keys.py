@@ -20,7 +20,7 @@ KEY_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
 
 
 def environment_caller(api_key: str) -> Caller:
-    """API_KEY and API_KEYS: every account, every action."""
+    """API_KEY and API_KEYS: every account, every action, the metrics too."""
     kid = key_id(api_key)
     return Caller(
         name=f"env:{kid}",
@@ -29,6 +29,7 @@ def environment_caller(api_key: str) -> Caller:
         accounts=frozenset(),
         may_issue=True,
         may_verify=True,
+        may_read_metrics=True,
         requires_signature=False,
     )
 
@@ -79,7 +80,7 @@ _KEY_ID_EXISTS = 'SELECT EXISTS (SELECT 1 FROM "otp_clientkey" WHERE key_id = %s
 # building cost several times the query itself (bench/profile_issue.py).
 _READ_LIVE_KEY = (
     "SELECT k.key_hash, k.sealed_key, c.name, c.all_accounts, c.accounts, c.may_issue, "
-    'c.may_verify, c.requires_signature FROM "otp_clientkey" k '
+    'c.may_verify, c.may_read_metrics, c.requires_signature FROM "otp_clientkey" k '
     'JOIN "otp_client" c ON c.id = k.client_id '
     "WHERE k.key_id = %s AND c.revoked_at IS NULL "
     "AND (k.expires_at IS NULL OR k.expires_at > %s)"
@@ -95,7 +96,8 @@ def _live_key(kid: str, now: int) -> _LiveKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    key_hash, sealed_key, name, all_accounts, accounts, may_issue, may_verify, must_sign = row
+    (key_hash, sealed_key, name, all_accounts, accounts, may_issue, may_verify, may_read_metrics,
+     must_sign) = row  # fmt: skip
     # JSON arrives as text from SQLite (and from PostgreSQL as Django configures psycopg).
     granted = json.loads(accounts) if isinstance(accounts, str) else accounts
     caller = Caller(
@@ -105,6 +107,7 @@ def _live_key(kid: str, now: int) -> _LiveKey | None:
         accounts=frozenset(granted),
         may_issue=bool(may_issue),
         may_verify=bool(may_verify),
+        may_read_metrics=bool(may_read_metrics),
         requires_signature=bool(must_sign),
     )
     return _LiveKey(key_hash, bytes(sealed_key), caller)

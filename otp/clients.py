@@ -31,16 +31,20 @@ def create_client(
     accounts: list[str] | None,
     may_issue: bool,
     may_verify: bool,
+    may_read_metrics: bool = False,
     requires_signature: bool,
     actor: Actor,
     now: int,
 ) -> tuple[str, str]:
     """Create the client with a first key; return (API key, key id), the only time the key
-    is seen. `accounts=None` means every account."""
+    is seen. `accounts=None` means every account; a client that only reads the metrics needs
+    none."""
     _check_name(name)
-    if not (may_issue or may_verify):
-        raise ClientError("give --issue, --verify or both: a client that may do nothing is useless")
-    if accounts is not None and not accounts:
+    if not (may_issue or may_verify or may_read_metrics):
+        raise ClientError(
+            "give --issue, --verify, --metrics or several: a client that may do nothing is useless"
+        )
+    if accounts is not None and not accounts and (may_issue or may_verify):
         raise ClientError("give --account NAME (repeatable) or --all-accounts")
     with transaction.atomic():
         if accounts is not None:
@@ -61,6 +65,7 @@ def create_client(
                     accounts=sorted(set(accounts or [])),
                     may_issue=may_issue,
                     may_verify=may_verify,
+                    may_read_metrics=may_read_metrics,
                     requires_signature=requires_signature,
                     created_at=datetime.fromtimestamp(now, UTC),
                 )
@@ -167,6 +172,7 @@ def client_rows(now: int) -> list[dict]:
                     for action, allowed in (
                         (Action.ISSUE, client.may_issue),
                         (Action.VERIFY, client.may_verify),
+                        (Action.READ_METRICS, client.may_read_metrics),
                     )
                     if allowed
                 ],

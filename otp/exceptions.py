@@ -28,6 +28,10 @@ class ActionNotAllowed(PermissionDenied):
     default_detail = "This client may not do that on this account"
 
 
+class MetricsNotAllowed(PermissionDenied):
+    default_detail = "This client may not read the metrics"
+
+
 class TooManyWrongCodes(Throttled):
     default_detail = "Too many wrong codes for this account."
 
@@ -58,6 +62,14 @@ class ServiceUnavailable(APIException):
 # fails closed, nothing is handed out or accepted that could not be recorded. Other database
 # errors (a missing table, bad SQL) are bugs and stay 500s with a traceback.
 DEPENDENCY_ERRORS = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
+
+class ClockSkewed(ServiceUnavailable):
+    """GET /ready while this instance's clock is more than MAX_CLOCK_SKEW from the database
+    server's (otp.clock_skew): every code it computes depends on that clock. Raised with the
+    message otp.clock_skew.refusal() words."""
+
+    default_code = "clock_skew"
 
 
 class ShuttingDown(ServiceUnavailable):

@@ -101,6 +101,7 @@ class Client(models.Model):
     accounts = models.JSONField(default=list)
     may_issue = models.BooleanField(default=False)
     may_verify = models.BooleanField(default=False)
+    may_read_metrics = models.BooleanField(default=False, db_default=False)  # GET /metrics
     requires_signature = models.BooleanField(default=False)
     created_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -1,15 +1,18 @@
 """Storage outages as the log tells them: one traceback when a store starts failing, then one
-line per request it fails, until that store answers again."""
+line per request it fails, until that store answers again; and as otp_storage_up shows them."""
 
 import logging
 import threading
 
 from django.db import DatabaseError
 
+from otp import metrics
+
 logger = logging.getLogger("otp.storage")
 
 _lock = threading.Lock()
 _failing: set[str] = set()  # stores that failed since they last answered; per process
+_answered: set[str] = set()  # stores otp_storage_up shows as up, set once per process
 
 
 def store_of(error: BaseException) -> str:
@@ -25,6 +28,8 @@ def failed(error: BaseException) -> None:
     with _lock:
         first = store not in _failing
         _failing.add(store)
+        _answered.discard(store)
+    metrics.STORAGE_UP.labels(store).set(0)
     fields = {"event": "storage_unavailable", "store": store, "error": type(error).__name__}
     if first:
         logger.error("storage unavailable, answering 503", exc_info=error, extra=fields)
@@ -34,9 +39,12 @@ def failed(error: BaseException) -> None:
 
 def served(store: str) -> None:
     """`store` ("database" or "cache") answered a request: its outage, if any, is over."""
-    if store in _failing:
+    # Read without the lock on every request: the gauge is written only when the state turns.
+    if store not in _answered:
         with _lock:
             _failing.discard(store)
+            _answered.add(store)
+        metrics.STORAGE_UP.labels(store).set(1)
 
 
 def one_line(problem: Exception) -> str:

@@ -10,13 +10,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otpsite.settings")
 
 from django.conf import settings
 
-from otpsite import gunicorn_errors
+from otpsite import gunicorn_errors, metrics_dir
 from otpsite.startup import exit_on_configuration_error
 
 with exit_on_configuration_error():
     _host = settings.HOST
     bind = [f"[{_host}]:{settings.PORT}" if ":" in _host else f"{_host}:{settings.PORT}"]
     workers = settings.WEB_CONCURRENCY
+
+# Before the app (and prometheus-client) loads: every worker counts into this folder.
+metrics_dir.prepare()
 
 wsgi_app = "otpsite.wsgi:application"
 # Malformed requests (oversized header, bad request line) get {"error": ...} too, not HTML.
@@ -40,6 +43,14 @@ def on_starting(server):
     from otpsite.storage import prepare_storage
 
     prepare_storage()
+
+
+def child_exit(server, worker):
+    metrics_dir.worker_exited(worker.pid)
+
+
+def on_exit(server):
+    metrics_dir.remove()
 
 
 # The app writes one JSON access line per request; gunicorn's would be a second one.

@@ -1,6 +1,7 @@
 """DRF authentication: the API key (v1), the key plus a signed timestamp (v1 /otp/secure), and
 v2 signed requests, where the key never leaves the client."""
 
+from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -57,8 +58,8 @@ class ApiKeyAuthentication(BaseAuthentication):
         return found[0], None
 
     def caller_and_key(self, request) -> tuple[Caller, str] | None:
-        """Who sent X-API-Key, and the key; None without the header, 401 if it is not good."""
-        presented = request.META.get("HTTP_X_API_KEY")
+        """Who sent the key, and the key; None without one, 401 if it is not good."""
+        presented = self.presented_key(request)
         if presented is None:
             return None
         caller = client_keys.caller_for_key(presented, clock.now())
@@ -70,8 +71,35 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise CredentialsRefused(self.failure_message, caller)
         return caller, presented
 
+    @staticmethod
+    def presented_key(request) -> str | None:
+        return request.META.get("HTTP_X_API_KEY")
+
     def authenticate_header(self, request):
         return 'ApiKey realm="otp-service"'
+
+
+class MetricsKeyAuthentication(ApiKeyAuthentication):
+    """GET /metrics: the key as `Authorization: Bearer <key>` (what Prometheus' `authorization`
+    setting sends) or as X-API-Key. Where REQUIRE_SIGNED_REQUESTS holds, only a key that can
+    neither fetch nor check codes may travel: a client's granted --metrics alone."""
+
+    def caller_and_key(self, request) -> tuple[Caller, str] | None:
+        found = super().caller_and_key(request)
+        if found is not None and settings.REQUIRE_SIGNED_REQUESTS and found[0].may_use_codes:
+            raise CredentialsRefused(self.failure_message, found[0])
+        return found
+
+    @staticmethod
+    def presented_key(request) -> str | None:
+        scheme, _, token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() == "bearer":
+            return token.strip()
+        # Another scheme (Basic, say) is not a key of ours: X-API-Key, or no credentials.
+        return request.META.get("HTTP_X_API_KEY")
+
+    def authenticate_header(self, request):
+        return 'Bearer realm="otp-service"'
 
 
 class HmacSignatureAuthentication(ApiKeyAuthentication):

@@ -5,6 +5,7 @@ import re
 import time
 import uuid
 
+from otp import metrics
 from otp.api.addresses import client_address
 
 access_log = logging.getLogger("otp.access")
@@ -14,7 +15,8 @@ _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestLogMiddleware:
-    """One structured line per request; a request id taken from X-Request-ID or made, and echoed.
+    """One structured line per request, and its count and latency for GET /metrics; a request id
+    taken from X-Request-ID or made, and echoed.
 
     The line holds method, path (no query string), status, latency, client address, request id,
     and when known the caller's name and key id, why a verification failed and why Django refused
@@ -34,11 +36,16 @@ class RequestLogMiddleware:
         request.client_address = client_address(request)
         response = self.get_response(request)
         response.headers["X-Request-ID"] = request_id
+        seconds = time.perf_counter() - started
+        match = request.resolver_match
+        metrics.count_request(
+            match.route if match else None, request.method, response.status_code, seconds
+        )
         fields = {
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "latency_ms": round(seconds * 1000, 3),
             "client": request.client_address,
             "request_id": request_id,
         }

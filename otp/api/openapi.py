@@ -5,6 +5,7 @@ from drf_spectacular.extensions import (
     OpenApiAuthenticationExtension,
     OpenApiSerializerFieldExtension,
 )
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
 from otp.api.serializers import (
@@ -85,6 +86,31 @@ class SignedRequestScheme(OpenApiAuthenticationExtension):
             }
             for _ in self.name
         ]
+
+
+class MetricsKeyScheme(OpenApiAuthenticationExtension):
+    """GET /metrics: a bearer token (Prometheus' `authorization` setting) or the ApiKey scheme."""
+
+    target_class = "otp.api.authentication.MetricsKeyAuthentication"
+    name = "MetricsBearer"
+
+    def get_security_requirement(self, auto_schema):
+        # With only signed requests accepted, only a metrics-only key may travel, and nothing
+        # else documents the ApiKey scheme.
+        if settings.REQUIRE_SIGNED_REQUESTS:
+            return [{self.name: []}]
+        return [{self.name: []}, {ApiKeyScheme.name: []}]
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "An API key allowed to read the metrics (API_KEY, or a client created with "
+                "--metrics; where signed requests are required, only a client granted nothing "
+                "else) as `Authorization: Bearer <key>`."
+            ),
+        }
 
 
 class CodeFieldScheme(OpenApiSerializerFieldExtension):
@@ -267,6 +293,24 @@ def protected_responses(
             "The next code is not out yet: try again after Retry-After seconds.",
         )
     return dict(sorted(responses.items()))
+
+
+METRICS_TEXT = {
+    (200, "text/plain"): OpenApiResponse(
+        OpenApiTypes.STR, description="Prometheus' text format (otp/metrics.py lists the series)."
+    )
+}
+
+
+def metrics_responses(authentication) -> dict:
+    """GET /metrics's answers: the figures as text, or a protected operation's refusals."""
+    refusals = protected_responses(None, authentication, account=False)
+    del refusals[200]
+    refusals[403] = error(
+        "This client's key is good but not granted --metrics.",
+        "This client may not read the metrics",
+    )
+    return {**METRICS_TEXT, **dict(sorted(refusals.items()))}
 
 
 # Examples and documented answers of the endpoints (otp/api/views.py).

@@ -1,16 +1,18 @@
 """Every endpoint: thin views over the app's modules, one clock reading per request. What the
 protected ones share is in otp/api/base.py."""
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from otp import outages, readiness
+from otp import audit, clock_skew, metrics, outages, readiness
 from otp.accounts import account_summaries
 from otp.api.authentication import (
     ApiKeyAuthentication,
     HmacSignatureAuthentication,
+    MetricsKeyAuthentication,
     SignedRequestAuthentication,
 )
 from otp.api.base import ProtectedView
@@ -20,21 +22,25 @@ from otp.api.openapi import (
     ACCOUNT_NAME_PARAMETER,
     CODE_REFUSAL_HEADERS,
     FRESHNESS_PARAMETERS,
+    METRICS_TEXT,
     OTP_EXAMPLE,
     OTP_RESPONSE,
     REFUSAL_HEADERS,
     TIMESTAMP_SIGNATURE_PARAMETERS,
-    UNAVAILABLE,
     VERIFY_EXAMPLES,
     VERIFY_RESPONSE,
+    metrics_responses,
     protected_responses,
 )
 from otp.api.serializers import (
+    ErrorSerializer,
     HealthSerializer,
     VerifyRequestSerializer,
 )
 from otp.core import clock
 from otp.core.names import DEFAULT_NAME
+from otp.core.principals import Action, Outcome
+from otp.exceptions import MetricsNotAllowed, ServiceUnavailable
 
 
 class ReadyView(APIView):
@@ -42,15 +48,36 @@ class ReadyView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="Readiness check: the database and the cache answer",
-        description="200 once the database and the cache both answer, else 503.",
-        responses={200: HealthSerializer, 503: UNAVAILABLE},
+        summary="Readiness check: the storage answers and the clock agrees with the database's",
+        description=(
+            "200 once the database and the cache both answer and, with PostgreSQL, this "
+            "instance's clock is within MAX_CLOCK_SKEW seconds of the database server's (every "
+            "code is computed from it); else 503."
+        ),
+        responses={
+            200: HealthSerializer,
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "The database or the cache cannot be reached, or this instance's clock is "
+                    "too far from the database server's: that message names the skew, rounded "
+                    "to whole seconds, and the limit."
+                ),
+                examples=[
+                    OpenApiExample(
+                        "Storage unavailable", {"error": ServiceUnavailable.default_detail}
+                    ),
+                    OpenApiExample("Clock skew", {"error": clock_skew.refusal(12, 5)}),
+                ],
+            ),
+        },
         examples=[OpenApiExample("Ready", {"status": "ready", "timestamp": 1700000000})],
     )
     def get(self, request):
         readiness.check_storage()
         outages.served("database")
         outages.served("cache")
+        readiness.check_clock()
         return Response({"status": "ready", "timestamp": clock.now()})
 
 
@@ -167,3 +194,57 @@ class AccountVerifyView(ProtectedView):
     )
     def post(self, request, name):
         return self.verify(request, name)
+
+
+def _metrics_answer() -> HttpResponse:
+    body, content_type = metrics.exposition()
+    return HttpResponse(body, content_type=content_type)
+
+
+class MetricsView(ProtectedView):
+    """GET /metrics for Prometheus: a key granted --metrics (or an environment key), sent as a
+    bearer token or X-API-Key. A scrape is not audited; a refused one is, like any refusal."""
+
+    authentication_classes = [MetricsKeyAuthentication, SignedRequestAuthentication]
+
+    def get_authenticators(self):
+        # Not ProtectedView's: MetricsKeyAuthentication applies REQUIRE_SIGNED_REQUESTS itself,
+        # so that a metrics-only key, which opens no code, may still travel.
+        return [authentication() for authentication in self.authentication_classes]
+
+    @extend_schema(
+        summary="Metrics, in Prometheus' text format",
+        description=(
+            "Requests, codes issued, verifications, refused authentications, audit write time, "
+            "storage and clock offset, summed over this instance's workers. With "
+            "METRICS_PUBLIC=true it needs no key."
+        ),
+        responses=metrics_responses(MetricsKeyAuthentication),
+        parameters=REFUSAL_HEADERS,
+    )
+    def get(self, request):
+        if not request.user.may_read_metrics:
+            audit.record(
+                self.actor(request),
+                action=Action.READ_METRICS,
+                outcome=Outcome.DENIED,
+                at=clock.now(),
+            )
+            raise MetricsNotAllowed()
+        return _metrics_answer()
+
+
+class PublicMetricsView(APIView):
+    """GET /metrics with METRICS_PUBLIC=true: for a network that already restricts who reaches
+    it. The figures hold no secret, but they tell who uses which account how often."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="Metrics, in Prometheus' text format",
+        description="Open to anyone who can reach the service (METRICS_PUBLIC=true).",
+        responses=METRICS_TEXT,
+    )
+    def get(self, request):
+        return _metrics_answer()

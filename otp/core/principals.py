@@ -21,6 +21,9 @@ class Action(StrEnum):
     CLIENT_ROTATE = "client.rotate"
     REKEY = "rekey"
     AUDIT_PURGE = "audit.purge"
+    # Reading GET /metrics: a grant. A scrape is not recorded; one refused to a client without
+    # the grant is (denied), as a failed authentication is (AUTHENTICATE).
+    READ_METRICS = "metrics"
 
 
 class Outcome(StrEnum):
@@ -56,6 +59,7 @@ class Caller:
     accounts: frozenset[str]
     may_issue: bool
     may_verify: bool
+    may_read_metrics: bool
     requires_signature: bool
     is_authenticated: ClassVar[bool] = True
 
@@ -66,6 +70,12 @@ class Caller:
         # An action that is not a grant is a KeyError, never a silent yes.
         allowed = {Action.ISSUE: self.may_issue, Action.VERIFY: self.may_verify}[action]
         return allowed and self.may_see(account)
+
+    @property
+    def may_use_codes(self) -> bool:
+        """Whether its key can fetch or check a code: such a key never travels where signed
+        requests are required."""
+        return self.may_issue or self.may_verify
 
 
 # The client column of the operator's own changes; no client may be called this.

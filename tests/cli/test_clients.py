@@ -106,7 +106,7 @@ def test_create_records_the_change_under_the_clients_name(frozen_clock):
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (["--issue"], "one of the arguments --account --all-accounts is required"),
+        (["--issue"], "give --account NAME (repeatable) or --all-accounts"),
         (["--account", "default", "--all-accounts", "--issue"], "not allowed with argument"),
     ],
 )
@@ -117,7 +117,7 @@ def test_create_needs_exactly_one_of_account_and_all_accounts(options, expected)
 @pytest.mark.parametrize(
     ("name", "options", "expected"),
     [
-        ("ci", ["--all-accounts"], "give --issue, --verify or both"),
+        ("ci", ["--all-accounts"], "give --issue, --verify, --metrics or several"),
         ("ci", ["--account", "ghost", "--issue"], 'no account "ghost"'),
         ("CI Bot", ["--all-accounts", "--issue"], "client name must match"),
     ],

@@ -11,13 +11,16 @@ def add_account(name, secret, at=FROZEN_AT, **options):
     add_accounts([(name, parse_secret_or_uri(secret, **options))], audit.operator(), at)
 
 
-def new_client(name, accounts=None, *, issue=True, verify=True, signature=False, now=FROZEN_AT):
+def new_client(
+    name, accounts=None, *, issue=True, verify=True, metrics=False, signature=False, now=FROZEN_AT
+):
     """(API key, key id) of a new client; `accounts=None` grants every account."""
     return clients.create_client(
         name,
         accounts=accounts,
         may_issue=issue,
         may_verify=verify,
+        may_read_metrics=metrics,
         requires_signature=signature,
         actor=audit.operator(),
         now=now,

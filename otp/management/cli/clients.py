@@ -45,7 +45,8 @@ def add_parsers(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     create.add_argument("name", help=_NAME_HELP)
-    scope = create.add_mutually_exclusive_group(required=True)
+    # Required unless the client only reads the metrics (otp.clients.create_client checks).
+    scope = create.add_mutually_exclusive_group()
     scope.add_argument(
         "--account",
         action="append",
@@ -58,6 +59,11 @@ def add_parsers(commands) -> None:
     )
     create.add_argument("--issue", action="store_true", help="may fetch codes")
     create.add_argument("--verify", action="store_true", help="may verify codes")
+    create.add_argument(
+        "--metrics",
+        action="store_true",
+        help="may read GET /metrics (Prometheus; needs no --account)",
+    )
     create.add_argument(
         "--require-signature",
         action="store_true",
@@ -102,9 +108,11 @@ def create_client(command, options) -> None:
     try:
         api_key, key_id = clients.create_client(
             name,
-            accounts=None if options["all_accounts"] else options["accounts"],
+            # Neither --account nor --all-accounts: no account at all (a metrics reader's).
+            accounts=None if options["all_accounts"] else options["accounts"] or [],
             may_issue=options["issue"],
             may_verify=options["verify"],
+            may_read_metrics=options["metrics"],
             requires_signature=options["require_signature"],
             actor=audit.operator(),
             now=clock.now(),
