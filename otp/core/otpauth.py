@@ -61,18 +61,36 @@ def parse_uri(uri: str) -> AccountSpec:
         raise InvalidAccount(f"otpauth://steam/ URIs are for Steam Guard codes{_NOT_RFC_6238}")
     if kind != "totp":
         raise InvalidAccount(_MALFORMED)
-    label_issuer, label = _split_label(parts.path)
+    label = _unquoted_label(parts.path)
     query = _query(parts.query)
     if "secret" not in query:
         raise InvalidAccount("the URI has no secret parameter")
-    params = _params(
-        query.get("algorithm", "SHA1"),
-        _whole_number("digits", query.get("digits", "6")),
-        _whole_number("period", query.get("period", "30")),
+    return account_spec(
+        query["secret"],
+        label=label,
+        issuer=query.get("issuer", ""),
+        algorithm=query.get("algorithm", "SHA1"),
+        digits=_whole_number("digits", query.get("digits", "6")),
+        period=_whole_number("period", query.get("period", "30")),
     )
+
+
+def account_spec(
+    secret: str,
+    *,
+    label: str,
+    issuer: str = "",
+    algorithm: str = "SHA1",
+    digits: int = 6,
+    period: int = 30,
+) -> AccountSpec:
+    """The account an otpauth label and parameters describe, already decoded from wherever they
+    came (a URI, an authenticator's export), checked as a URI's are; else InvalidAccount."""
+    label_issuer, account = _split_label(_printable("label", label))
+    params = _params(algorithm, digits, period)
     # Google Authenticator shows the issuer parameter when the label's prefix disagrees with it.
-    issuer = _printable("issuer", query.get("issuer", "").strip()) or label_issuer
-    return AccountSpec(_secret(query["secret"]), params, issuer, label)
+    issuer = _printable("issuer", issuer.strip()) or label_issuer
+    return AccountSpec(_secret(secret), params, issuer, account)
 
 
 def parse_secret_or_uri(
@@ -138,13 +156,16 @@ def _printable(what: str, value: str) -> str:
     return value
 
 
-def _split_label(path: str) -> tuple[str, str]:
-    """(issuer prefix, account) from the URI path; the Key Uri Format allows ':' or '%3A'."""
+def _unquoted_label(path: str) -> str:
+    # The Key Uri Format allows the label's colon as ':' or '%3A': decoded here, split below.
     try:
-        label = unquote(path.removeprefix("/"), errors="strict")
+        return unquote(path.removeprefix("/"), errors="strict")
     except UnicodeDecodeError:
         raise InvalidAccount("the label is not valid UTF-8 percent-encoding") from None
-    label = _printable("label", label)
+
+
+def _split_label(label: str) -> tuple[str, str]:
+    """(issuer prefix, account) from a decoded label such as "GitHub:bot@example.com"."""
     prefix, colon, account = label.partition(":")
     if not colon:
         return "", label.strip()

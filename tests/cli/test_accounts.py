@@ -11,39 +11,11 @@ from django.core.management.base import CommandError
 
 from otp import accounts
 from otp.core import totp
-from otp.models import Account, AuditRecord, Client
+from otp.models import Account, AuditRecord
 from tests.support.commands import call_otp, manage
+from tests.support.refusals import OTHER_SECRET, SECRET, assert_no_secret, refusal, stored_state
 
-# Distinctive, so any output or record that echoes it (or a recognisable part) is caught.
-SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
-OTHER_SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
 URI = f"otpauth://totp/GitHub:bot@example.com?secret={SECRET}&issuer=GitHub"
-
-
-def stored_state():
-    return (
-        list(Account.objects.values_list("name", "sealed_secret")),
-        list(Client.objects.values_list("name", "accounts")),
-        list(AuditRecord.objects.values_list("action", "account")),
-    )
-
-
-def refusal(*args, stdin="") -> str:
-    """The CommandError message of a refused command: one line, no secret, nothing changed."""
-    before = stored_state()
-    with pytest.raises(CommandError) as refused:
-        call_otp(*args, stdin=stdin)
-    message = str(refused.value)
-    assert "\n" not in message
-    assert_no_secret(message)
-    assert stored_state() == before
-    return message
-
-
-def assert_no_secret(text: str):
-    for secret in (SECRET, OTHER_SECRET):
-        for leak in (secret, secret.lower(), secret[:12], secret[-12:]):
-            assert leak not in text
 
 
 def add(name, text, *options):

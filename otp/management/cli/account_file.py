@@ -1,8 +1,9 @@
-"""Reading an account import file: one otpauth://totp/ URI a line, optionally after a name."""
+"""Reading an account import file: otpauth://totp/ URIs, or Google Authenticator's export."""
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
+from otp.core.google_export import parse_export_uri
 from otp.core.names import InvalidAccount, check_name
 from otp.core.otpauth import AccountSpec, parse_uri, suggested_name
 
@@ -13,6 +14,10 @@ One account a line, either
 or
     NAME otpauth://totp/LABEL?secret=...
         a name of your choosing, whitespace, then the URI.
+With --google-authenticator, one otpauth-migration://offline?data=... URI a line instead:
+Google Authenticator's export (Transfer accounts), each URI one of its QR codes decoded to
+text. Each TOTP account in it is named as from an otpauth URI; HOTP accounts, MD5 ones and
+names already taken are refused, by line and by their position in it.
 Blank lines and lines starting with # are skipped. Every line is checked first: if any is
 wrong, each wrong line is reported with its number and nothing is stored."""
 
@@ -25,43 +30,84 @@ class Entry:
     spec: AccountSpec
 
 
+# What one line asks for: for each account on it, its place on the line ("" when the line is the
+# account, ", entry 2" for the second of an export) and the account or why it cannot be had.
+Found = list[tuple[str, Entry | InvalidAccount]]
+
+
 def read_entries(lines: Iterable[str], taken: Collection[str]) -> tuple[list[Entry], list[str]]:
-    """(entries, problems): the accounts the lines ask for, and one "line N: ..." for each line
-    that is wrong. Names in `taken` already exist. No problem quotes a secret."""
+    """(entries, problems): the accounts a file of otpauth URIs asks for, and one "line N: ..."
+    for each line that is wrong. Names in `taken` already exist. No problem quotes a secret."""
+    return _read(
+        lines, taken, _uri_line, rename="give one of them another name (NAME otpauth://...)"
+    )
+
+
+def read_export(lines: Iterable[str], taken: Collection[str]) -> tuple[list[Entry], list[str]]:
+    """As read_entries, for a file of Google Authenticator export URIs: a problem of one of a
+    line's accounts is reported as "line N, entry K: ...", K its place in the export."""
+    # An export cannot say which name it wants: the account has to be renamed in the app.
+    return _read(lines, taken, _export_line, rename="rename one in the app and export again")
+
+
+def _read(
+    lines: Iterable[str], taken: Collection[str], parse: Callable[[str], Found], *, rename: str
+) -> tuple[list[Entry], list[str]]:
     entries: list[Entry] = []
     problems: list[str] = []
-    first_line_of: dict[str, int] = {}
+    first_place_of: dict[str, str] = {}
     for number, raw in enumerate(lines, start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue
         try:
-            name, spec = _parse_line(text)
+            found = parse(text)
         except InvalidAccount as wrong:
             problems.append(f"line {number}: {wrong}")
             continue
-        if name in first_line_of:
-            problems.append(
-                f'line {number}: account "{name}" is also on line {first_line_of[name]}; '
-                "give one of them another name (NAME otpauth://...)"
-            )
-            continue
-        first_line_of[name] = number
-        if name in taken:
-            problems.append(f'line {number}: account "{name}" already exists')
-            continue
-        entries.append(Entry(name, spec))
+        for part, entry in found:
+            place = f"line {number}{part}"
+            if isinstance(entry, InvalidAccount):
+                problems.append(f"{place}: {entry}")
+                continue
+            if entry.name in first_place_of:
+                problems.append(
+                    f'{place}: account "{entry.name}" is also on {first_place_of[entry.name]}; '
+                    f"{rename}"
+                )
+                continue
+            first_place_of[entry.name] = place
+            if entry.name in taken:
+                problems.append(f'{place}: account "{entry.name}" already exists')
+                continue
+            entries.append(entry)
     return entries, problems
 
 
-def _parse_line(text: str) -> tuple[str, AccountSpec]:
+def _uri_line(text: str) -> Found:
     words = text.split(maxsplit=1)
     # A line that starts with a URI is all URI: a pasted label may hold spaces.
     if "://" in words[0] or words[0].lower().startswith("otpauth:"):
         spec = parse_uri(text)
-        return suggested_name(spec), spec
+        return [("", Entry(suggested_name(spec), spec))]
     if len(words) == 1:
         raise InvalidAccount("expected an otpauth://totp/ URI, or a name then the URI")
     name, uri = words
     check_name(name)
-    return name, parse_uri(uri)
+    return [("", Entry(name, parse_uri(uri)))]
+
+
+def _export_line(text: str) -> Found:
+    return [
+        (f", entry {position}", _named(account))
+        for position, account in enumerate(parse_export_uri(text), start=1)
+    ]
+
+
+def _named(account: AccountSpec | InvalidAccount) -> Entry | InvalidAccount:
+    if isinstance(account, InvalidAccount):
+        return account
+    try:
+        return Entry(suggested_name(account), account)
+    except InvalidAccount as unnamed:
+        return unnamed

@@ -9,7 +9,7 @@ from otp import accounts, audit, sealing
 from otp.core import clock, totp
 from otp.core.names import ACCOUNT_NAME, DEFAULT_NAME, InvalidAccount, check_name
 from otp.core.otpauth import AccountSpec, parse_secret_or_uri
-from otp.management.cli import account_file, listing
+from otp.management.cli import account_file, listing, qr_image
 from otp.models import Account
 
 COLUMNS = {
@@ -25,6 +25,10 @@ Reads an otpauth://totp/ URI, or a bare base32 secret, from standard input: neve
 command line, where it would stay in the shell history and the process list. At a terminal it
 is asked for without being echoed; otherwise pipe it in, e.g.
     manage.py otp account add github-bot < github.uri
+or, with --qr, from the QR code a site shows, saved as a PNG or JPEG screenshot:
+    manage.py otp account add github-bot --qr github-qr.png
+The image is only read (delete it afterwards: it holds the secret); it must show one QR code,
+holding an otpauth://totp/ URI.
 --issuer, --algorithm, --digits and --period describe a bare secret; a URI carries its own."""
 
 
@@ -41,6 +45,12 @@ def add_parsers(commands) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add.add_argument("name", help=f"the account's name ({ACCOUNT_NAME.pattern})")
+    add.add_argument(
+        "--qr",
+        metavar="FILE",
+        help="read the otpauth://totp/ URI from the QR code in this PNG or JPEG screenshot, "
+        "not from standard input",
+    )
     add.add_argument("--issuer", default="", help="who issued a bare secret, e.g. GitHub")
     add.add_argument(
         "--algorithm", default=totp.DEFAULT.algorithm, help="SHA1 (the default), SHA256 or SHA512"
@@ -58,11 +68,18 @@ def add_parsers(commands) -> None:
 
     batch = actions.add_parser(
         "import",
-        help="add the accounts of a file of otpauth URIs, all or none",
+        help="add the accounts of a file of otpauth URIs or a Google Authenticator export, all "
+        "or none",
         description=account_file.FORMAT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     batch.add_argument("file", help="the file to read, or - for standard input")
+    batch.add_argument(
+        "--google-authenticator",
+        action="store_true",
+        help="the file holds Google Authenticator's export: otpauth-migration://offline?data=... "
+        "URIs, one a line",
+    )
     batch.set_defaults(run=import_accounts)
 
     show = actions.add_parser("list", help="list the accounts (never their secrets)")
@@ -93,8 +110,9 @@ def add_account(command, options) -> None:
     name = options["name"]
     try:
         check_name(name)  # before the secret is asked for, not after
+        text = qr_image.otpauth_uri_in(options["qr"]) if options["qr"] else _one_line(command.stdin)
         spec = parse_secret_or_uri(
-            _one_line(command.stdin),
+            text,
             issuer=options["issuer"],
             algorithm=options["algorithm"],
             digits=options["digits"],
@@ -113,14 +131,16 @@ def import_accounts(command, options) -> None:
     path = options["file"]
     lines = _lines_of(path, command.stdin)
     taken = set(Account.objects.values_list("name", flat=True))
-    entries, problems = account_file.read_entries(lines, taken)
+    export = options["google_authenticator"]
+    read = account_file.read_export if export else account_file.read_entries
+    entries, problems = read(lines, taken)
     if problems:
         for problem in problems:
             command.stderr.write(problem)
-        wrong = "1 line is" if len(problems) == 1 else f"{len(problems)} lines are"
-        raise CommandError(f"nothing was imported: {wrong} wrong (listed above)")
+        raise CommandError(f"nothing was imported: {_wrong(problems, export)} (listed above)")
     if not entries:
-        raise CommandError(f"{_shown(path)} holds no otpauth URI; nothing was imported")
+        held = "otpauth-migration" if export else "otpauth"
+        raise CommandError(f"{_shown(path)} holds no {held} URI; nothing was imported")
     named_specs = [(entry.name, entry.spec) for entry in entries]
     try:
         accounts.add_accounts(named_specs, audit.operator(), clock.now())
@@ -212,6 +232,13 @@ def _lines_of(path: str, stdin) -> list[str]:
         ) from None
     except UnicodeDecodeError:
         raise CommandError(f"{_shown(path)} is not UTF-8 text") from None
+
+
+def _wrong(problems: list[str], export: bool) -> str:
+    count = len(problems)
+    if export:  # one line of an export may hold several wrong accounts
+        return "1 problem" if count == 1 else f"{count} problems"
+    return "1 line is wrong" if count == 1 else f"{count} lines are wrong"
 
 
 def _shown(path: str) -> str:

@@ -1,0 +1,194 @@
+"""Reading Google Authenticator's export URIs into accounts, and refusing what cannot be one."""
+
+import base64
+
+import pytest
+
+from otp.core import totp
+from otp.core.google_export import MAX_INPUT_CHARS, parse_export_uri
+from otp.core.names import InvalidAccount
+from otp.core.otpauth import AccountSpec
+from tests.support.google_export import (
+    EIGHT,
+    HOTP,
+    MD5,
+    SHA256,
+    SHA512,
+    SIX,
+    entry,
+    export_uri,
+    payload,
+)
+
+# Distinctive, so a message that echoes it (or a recognisable part of it) is caught.
+SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
+OTHER_SECRET = "HXDMVJECJJWSRB3HWIZR4IFUGFTMXBOZ"
+# Published with the export format's first decoders: Google's own "Example:alice@google.com",
+# secret JBSWY3DPEHPK3PXP, exported by the app.
+PUBLIC_SAMPLE = (
+    "otpauth-migration://offline?data="
+    "CjEKCkhlbGxvId6tvu8SGEV4YW1wbGU6YWxpY2VAZ29vZ2xlLmNvbRoHRXhhbXBsZTAC"
+)
+
+
+def assert_no_secret(text: str):
+    assert "\n" not in text
+    for secret in (SECRET, OTHER_SECRET):
+        for leak in (secret, secret.lower(), secret[:12], secret[-12:]):
+            assert leak not in text
+
+
+def refusal(uri: str) -> str:
+    with pytest.raises(InvalidAccount) as refused:
+        parse_export_uri(uri)
+    message = str(refused.value)
+    assert_no_secret(message)
+    return message
+
+
+def entry_refusal(one_entry: bytes) -> str:
+    (refused,) = parse_export_uri(export_uri(payload(one_entry)))
+    assert isinstance(refused, InvalidAccount)
+    assert_no_secret(str(refused))
+    return str(refused)
+
+
+# --- exports that work -----------------------------------------------------------------------
+
+
+def test_the_public_sample_export_is_googles_example_account():
+    assert parse_export_uri(PUBLIC_SAMPLE) == [
+        AccountSpec("JBSWY3DPEHPK3PXP", totp.DEFAULT, "Example", "alice@google.com")
+    ]
+
+
+def test_every_entry_becomes_a_spec_in_order_with_its_algorithm_and_digits():
+    uri = export_uri(
+        payload(
+            entry(SECRET, "GitHub:bot@example.com", "GitHub", SHA256, EIGHT),
+            entry(OTHER_SECRET, "deploy", "ACME Co", SHA512, SIX),
+        )
+    )
+    assert parse_export_uri(uri) == [
+        AccountSpec(SECRET, totp.Params("SHA256", 8, 30), "GitHub", "bot@example.com"),
+        AccountSpec(OTHER_SECRET, totp.Params("SHA512", 6, 30), "ACME Co", "deploy"),
+    ]
+
+
+def test_unspecified_algorithm_and_digits_are_sha1_and_six_and_the_period_is_30():
+    (spec,) = parse_export_uri(export_uri(payload(entry(SECRET, "alice"))))
+    assert spec == AccountSpec(SECRET, totp.DEFAULT, "", "alice")
+
+
+def test_the_label_prefix_is_the_issuer_when_the_entry_has_none():
+    (spec,) = parse_export_uri(export_uri(payload(entry(SECRET, "Example:alice"))))
+    assert (spec.issuer, spec.label) == ("Example", "alice")
+
+
+def test_a_counter_on_a_totp_entry_is_ignored():
+    (spec,) = parse_export_uri(export_uri(payload(entry(SECRET, "alice", counter=9))))
+    assert spec.secret == SECRET
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        pytest.param(lambda data: data, id="raw-plus-and-slash"),
+        pytest.param(lambda data: data.rstrip("="), id="no-padding"),
+        pytest.param(lambda data: data.replace("+", "%2b").replace("/", "%2F"), id="lower-hex"),
+    ],
+)
+def test_base64_that_is_not_percent_encoded_or_unpadded_still_reads(spelled):
+    # A secret whose base64 holds "++++" and "////": it starts 4 bytes into the payload, so two
+    # bytes put it on a 3-byte boundary.
+    secret = base64.b32encode(b"\0\0" + b"\xfb\xef\xbe\xff\xff\xff" * 3).decode()
+    data = base64.b64encode(payload(entry(secret, "ali"))).decode()
+    assert "+" in data
+    assert "/" in data
+    assert data.endswith("=")
+    (spec,) = parse_export_uri(f"otpauth-migration://offline?data={spelled(data)}")
+    assert spec.secret == secret
+
+
+def test_scheme_and_host_are_case_insensitive_and_other_parameters_ignored():
+    uri = export_uri(payload(entry(SECRET, "alice"))).replace(
+        "otpauth-migration://offline?", "OTPAUTH-MIGRATION://Offline?v=1&"
+    )
+    assert parse_export_uri(uri)[0].label == "alice"
+
+
+# --- exports refused as a whole --------------------------------------------------------------
+
+ONE_ENTRY = payload(entry(SECRET, "alice"), version=0, batch_size=0, batch_id=0)
+GOOD_DATA = export_uri(ONE_ENTRY).partition("data=")[2]
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        (export_uri(ONE_ENTRY[:-3]), "truncated or damaged"),
+        ("otpauth-migration://offline?data=AAAA", "truncated or damaged"),
+        ("otpauth-migration://offline?data=" + "Zm9v!!", "not valid base64"),
+        ("otpauth-migration://offline?data=Zm9vY", "not valid base64"),
+        ("otpauth-migration://offline?data=%FF%FE", "not valid base64"),
+        ("otpauth-migration://offline?data=", "the data parameter is empty"),
+        ("otpauth-migration://offline?version=1", "no data parameter"),
+        (f"otpauth-migration://offline?data={GOOD_DATA}&data={GOOD_DATA}", "more than once"),
+        (f"otpauth-migration://online?data={GOOD_DATA}", "expected Google Authenticator's"),
+        (f"https://offline?data={GOOD_DATA}", "expected Google Authenticator's"),
+        (f"otpauth://totp/alice?secret={SECRET}", "an otpauth:// URI, not an export"),
+        (SECRET, "expected Google Authenticator's export"),
+        (f"otpauth-migration://offline?data={GOOD_DATA}\x00", "controls or non-ASCII"),
+        (f"otpauth-migration://offline?data={GOOD_DATA}é", "controls or non-ASCII"),
+        (export_uri(payload(version=1)), "the export holds no accounts"),
+        ("otpauth-migration://offline?data=" + "A" * MAX_INPUT_CHARS, "characters long"),
+    ],
+)
+def test_a_wrong_export_is_refused_in_one_line_without_the_secret(uri, expected):
+    assert expected in refusal(uri)
+
+
+# --- entries refused one by one --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("one_entry", "expected"),
+    [
+        (entry(SECRET, "alice", kind=HOTP, counter=4), "HOTP (counter-based) entries"),
+        (entry(SECRET, "alice", algorithm=MD5), "unsupported algorithm (got MD5)"),
+        (entry(SECRET, "alice", kind=0), "type is not set"),
+        (entry(SECRET, "alice", kind=3), "type is unknown (got 3)"),
+        (entry(SECRET, "alice", algorithm=9), "unknown algorithm (got 9)"),
+        (entry(SECRET, "alice", digits=3), "unknown digit count (got 3)"),
+        (entry(SECRET[:8], "alice"), "secret is 40 bits"),
+        (entry(SECRET, "alice\nbob"), "the label contains control characters"),
+        (entry(SECRET, "alice", issuer="Git\u202eHub"), "the issuer contains control characters"),
+    ],
+    ids=[
+        "hotp",
+        "md5",
+        "unset-type",
+        "unknown-type",
+        "unknown-algorithm",
+        "unknown-digits",
+        "short-secret",
+        "newline-in-name",
+        "bidi-override-in-issuer",
+    ],
+)
+def test_a_wrong_entry_is_refused_with_its_reason(one_entry, expected):
+    assert expected in entry_refusal(one_entry)
+
+
+def test_an_entry_without_a_secret_is_refused():
+    assert entry_refusal(entry("", "alice")) == "secret is empty"
+
+
+def test_a_wrong_entry_leaves_the_others_of_its_export_readable():
+    uri = export_uri(
+        payload(entry(SECRET, "alice", kind=HOTP), entry(OTHER_SECRET, "bob"), entry("", "carol"))
+    )
+    hotp, bob, carol = parse_export_uri(uri)
+    assert str(hotp).startswith("HOTP")
+    assert str(carol) == "secret is empty"
+    assert bob == AccountSpec(OTHER_SECRET, totp.DEFAULT, "", "bob")
