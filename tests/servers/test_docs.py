@@ -17,7 +17,7 @@ from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.views import APIView
 
-from otp import exceptions
+from otp import clock_skew, exceptions
 from otp.api import authentication, views
 from otp.api.authentication import ApiKeyAuthentication, HmacSignatureAuthentication
 from otp.core.names import ACCOUNT_NAME
@@ -67,6 +67,7 @@ def test_the_schema_is_json_and_documents_every_endpoint(docs_server):
         "/accounts",
         "/accounts/{name}/otp",
         "/accounts/{name}/otp/verify",
+        "/metrics",
     }
     verify = schema["paths"]["/otp/verify"]["post"]
     assert verify["responses"]["401"]["content"]["application/json"]["examples"]
@@ -127,6 +128,7 @@ STATUSES = {
     ("get", "/health"): {status.HTTP_200_OK},
     ("get", "/ready"): {status.HTTP_200_OK, status.HTTP_503_SERVICE_UNAVAILABLE},
     ("get", "/accounts"): {status.HTTP_200_OK, *PROTECTED},
+    ("get", "/metrics"): {status.HTTP_200_OK, status.HTTP_403_FORBIDDEN, *PROTECTED},
     ("get", "/otp"): {status.HTTP_200_OK, *ONE_ACCOUNT, *FRESH_CODE},
     ("get", "/otp/secure"): {status.HTTP_200_OK, *ONE_ACCOUNT, *FRESH_CODE},
     ("get", "/accounts/{name}/otp"): {status.HTTP_200_OK, *ONE_ACCOUNT, *FRESH_CODE},
@@ -198,6 +200,9 @@ def test_every_error_example_is_a_message_the_service_sends(schema):
         if isinstance(exception, type) and issubclass(exception, APIException)
     }
     sent |= {ApiKeyAuthentication.failure_message, HmacSignatureAuthentication.failure_message}
+    # /ready's clock-skew refusal names the measured skew: its example is the one for 12 s ahead
+    # of the database with the default MAX_CLOCK_SKEW.
+    sent.add(clock_skew.refusal(12, 5))
     for method, path, operation in operations(schema):
         for code, response in operation["responses"].items():
             if int(code) < status.HTTP_400_BAD_REQUEST:
@@ -254,7 +259,10 @@ def test_the_code_string_is_bounded_by_the_body_limit(schema, authed, frozen_clo
 
 def test_the_authorize_dialog_offers_the_api_key_once_described_for_people(schema):
     schemes = schema["components"]["securitySchemes"]
-    assert [scheme["name"] for scheme in schemes.values()] == ["X-API-Key"]
+    assert {name: scheme.get("name", scheme.get("scheme")) for name, scheme in schemes.items()} == {
+        "ApiKey": "X-API-Key",
+        "MetricsBearer": "bearer",  # what Prometheus sends: GET /metrics only
+    }
     internal = [
         inspect.getdoc(kind) for kind in vars(authentication).values() if inspect.isclass(kind)
     ]
@@ -263,7 +271,10 @@ def test_the_authorize_dialog_offers_the_api_key_once_described_for_people(schem
         assert not any(scheme["description"] in (doc or "") for doc in internal)
     for method, path, operation in operations(schema):
         public = path in ("/health", "/ready")
-        assert operation["security"] == ([{}] if public else [{"ApiKey": []}]), (method, path)
+        expected = [{}] if public else [{"ApiKey": []}]
+        if path == "/metrics":
+            expected = [{"MetricsBearer": []}, {"ApiKey": []}]
+        assert operation["security"] == expected, (method, path)
 
 
 def test_the_timestamp_signature_is_entered_with_each_secure_request(schema):
@@ -294,10 +305,14 @@ def test_when_only_signed_requests_are_accepted_the_schema_says_so():
     assert generated.returncode == 0, generated.stderr
     signed_only = json.loads(generated.stdout)
     schemes = signed_only["components"]["securitySchemes"]
-    assert list(schemes) == ["SignedRequest"]
+    assert sorted(schemes) == ["MetricsBearer", "SignedRequest"]
     assert "cannot be made from this page" in schemes["SignedRequest"]["description"]
     for method, path, operation in operations(signed_only):
-        if path not in ("/health", "/ready"):
+        if path == "/metrics":
+            # A key granted --metrics alone may still travel (Prometheus cannot sign).
+            expected = [{"MetricsBearer": []}, {"SignedRequest": []}]
+            assert operation["security"] == expected
+        elif path not in ("/health", "/ready"):
             assert operation["security"] == [{"SignedRequest": []}], (method, path)
 
 
