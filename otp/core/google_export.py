@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message, message_factory
@@ -81,13 +82,104 @@ def _payload_class() -> type[message.Message]:
 MigrationPayload = _payload_class()
 
 
-def parse_export_uri(uri: str) -> list[AccountSpec | InvalidAccount]:
-    """Each account of one export URI, in the export's order: its spec, or why it cannot be
-    added. Raise InvalidAccount if the URI itself is wrong. No message holds a secret."""
+@dataclass(frozen=True)
+class Part:
+    """Which of an export's QR codes a URI is: Google Authenticator splits a large export into
+    several, part `index` (from 0) of `size`, all of one `batch_id`. A size of 0 or 1 is an
+    export of one QR code, complete on its own."""
+
+    batch_id: int
+    size: int
+    index: int
+
+    @property
+    def whole(self) -> bool:
+        return self.size <= 1
+
+    def __str__(self) -> str:
+        return f"part {self.index + 1} of {self.size}"
+
+
+@dataclass(frozen=True)
+class Export:
+    """One export URI: each of its accounts in the export's order, its spec or why it cannot be
+    added; and which part of its export it is."""
+
+    accounts: list[AccountSpec | InvalidAccount]
+    part: Part
+
+
+def parse_export_uri(uri: str) -> Export:
+    """The accounts of one export URI and its part. Raise InvalidAccount if the URI itself is
+    wrong. No message holds a secret."""
     payload = _payload(_data(uri))
     if not payload.otp_parameters:
         raise InvalidAccount("the export holds no accounts")
-    return [_account(entry) for entry in payload.otp_parameters]
+    return Export([_account(entry) for entry in payload.otp_parameters], _part(payload))
+
+
+# More missing parts of one export than this are counted, not listed one by one: a damaged or
+# forged batch_size could otherwise ask for millions of lines.
+MAX_MISSING_LISTED = 10
+
+
+@dataclass
+class _Batch:
+    place: str  # where its first part seen is
+    size: int
+    places: dict[int, str]  # each part's index: where it is
+
+
+class PartsSeen:
+    """The parts of the exports of several URIs, each at its place (e.g. "line 3"), to tell
+    whether every export split over several QR codes is there whole: each part once, all
+    agreeing on how many there are."""
+
+    def __init__(self) -> None:
+        self._batches: dict[int, _Batch] = {}
+
+    def add(self, place: str, part: Part) -> None:
+        """Note `part`, found at `place`. Raise InvalidAccount if its export already has this
+        part, or was said to have another number of parts."""
+        if part.whole:
+            return
+        batch = self._batches.setdefault(part.batch_id, _Batch(place, part.size, {}))
+        if part.size != batch.size:
+            raise InvalidAccount(
+                f"this says it is {part}, but {batch.place} says its export has {batch.size} "
+                "parts; export again"
+            )
+        if part.index in batch.places:
+            raise InvalidAccount(
+                f"{part} appears twice (also on {batch.places[part.index]}); remove one"
+            )
+        batch.places[part.index] = place
+
+    def missing(self) -> list[tuple[str, str]]:
+        """(place, problem) for each part missing from an export some other part was added
+        of, at that export's first place; in the order the exports were first seen."""
+        problems = []
+        for batch in self._batches.values():
+            count = batch.size - len(batch.places)
+            if count > MAX_MISSING_LISTED:
+                problems.append(
+                    (
+                        batch.place,
+                        f"{count} of the {batch.size} parts of this export are missing; "
+                        "export again, or add the missing parts' URIs",
+                    )
+                )
+                continue
+            problems += [
+                (
+                    batch.place,
+                    f"part {index + 1} of {batch.size} of this export is missing; export again, "
+                    "or add the missing part's URI",
+                )
+                for index in range(batch.size)
+                if index not in batch.places
+            ]
+        return problems
 
 
 def _data(uri: str) -> bytes:
@@ -139,6 +231,17 @@ def _payload(data: bytes):
         raise InvalidAccount(
             "the data is not a Google Authenticator export (truncated or damaged)"
         ) from None
+
+
+def _part(payload) -> Part:
+    part = Part(payload.batch_id, payload.batch_size, payload.batch_index)
+    if part.size < 0:
+        raise InvalidAccount(
+            f"the export's number of parts is negative (got {part.size}); export again"
+        )
+    if not (part.whole or 0 <= part.index < part.size):
+        raise InvalidAccount(f"this says it is {part}, which cannot be; export again")
+    return part
 
 
 def _account(entry) -> AccountSpec | InvalidAccount:

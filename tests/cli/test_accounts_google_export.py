@@ -10,7 +10,16 @@ from otp import accounts
 from otp.core import totp
 from otp.models import AuditRecord
 from tests.support.commands import call_otp
-from tests.support.google_export import EIGHT, HOTP, MD5, SHA256, entry, export_uri, payload
+from tests.support.google_export import (
+    EIGHT,
+    HOTP,
+    MD5,
+    SHA256,
+    entry,
+    export_parts,
+    export_uri,
+    payload,
+)
 from tests.support.refusals import OTHER_SECRET, SECRET, assert_no_secret, refusal, stored_state
 
 THIRD_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -176,3 +185,132 @@ def test_import_of_an_export_without_an_encryption_key_stores_nothing(tmp_path, 
     path = write_export(tmp_path, GOOD)
     message = refusal("account", "import", "--google-authenticator", path)
     assert "OTP_ENCRYPTION_KEYS is empty" in message
+
+
+# --- exports split over several QR codes: all of them or nothing -----------------------------
+
+FOURTH_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+# One export of three QR codes: two accounts, one, then one.
+PART_1, PART_2, PART_3 = export_parts(
+    (entry(SECRET, "GitHub:bot@example.com", "GitHub"), entry(OTHER_SECRET, "deploy", "ACME Co")),
+    (entry(THIRD_SECRET, "alice@example.com"),),
+    (entry(FOURTH_SECRET, "Example:carol", algorithm=SHA256),),
+    batch_id=-1_234_567_890,
+)
+MISSING_2_OF_3 = (
+    "part 2 of 3 of this export is missing; export again, or add the missing part's URI"
+)
+
+
+def test_a_complete_three_part_export_in_any_order_imports_every_account(tmp_path, frozen_clock):
+    path = write_export(tmp_path, PART_3, "# the first QR code", PART_1, "", PART_2)
+    out, err = import_export(path)
+    assert out.splitlines() == [
+        "added account example-carol (issuer Example, SHA256, 6 digits, every 30 s)",
+        "added account github-bot-example.com (issuer GitHub, SHA1, 6 digits, every 30 s)",
+        "added account acme-co-deploy (issuer ACME Co, SHA1, 6 digits, every 30 s)",
+        "added account alice-example.com (SHA1, 6 digits, every 30 s)",
+    ]
+    assert err == ""
+    assert_no_secret(out)
+    assert [
+        accounts.get_account(name).secret
+        for name in ("github-bot-example.com", "acme-co-deploy", "alice-example.com")
+    ] == [SECRET, OTHER_SECRET, THIRD_SECRET]
+    assert accounts.get_account("example-carol").secret == FOURTH_SECRET
+    assert list(AuditRecord.objects.values_list("action", "account")) == [
+        ("account.add", "example-carol"),
+        ("account.add", "github-bot-example.com"),
+        ("account.add", "acme-co-deploy"),
+        ("account.add", "alice-example.com"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "problems"),
+    [
+        pytest.param((PART_1, PART_3), [f"line 1: {MISSING_2_OF_3}"], id="middle-missing"),
+        pytest.param(
+            ("# only the last", PART_3),
+            [
+                "line 2: part 1 of 3 of this export is missing; export again, or add the "
+                "missing part's URI",
+                "line 2: part 2 of 3 of this export is missing; export again, or add the "
+                "missing part's URI",
+            ],
+            id="two-missing",
+        ),
+        pytest.param(
+            (PART_1, PART_2, PART_3, PART_2),
+            ["line 4: part 2 of 3 appears twice (also on line 2); remove one"],
+            id="part-twice",
+        ),
+        pytest.param(
+            (
+                PART_1,
+                export_uri(
+                    payload(
+                        entry(THIRD_SECRET, "alice@example.com"),
+                        batch_size=4,
+                        batch_index=1,
+                        batch_id=-1_234_567_890,
+                    )
+                ),
+                PART_3,
+            ),
+            [
+                "line 2: this says it is part 2 of 4, but line 1 says its export has 3 parts; "
+                "export again",
+                f"line 1: {MISSING_2_OF_3}",
+            ],
+            id="part-count-disagrees",
+        ),
+        pytest.param(
+            (
+                PART_1,
+                export_uri(
+                    payload(entry(THIRD_SECRET, "alice@example.com"), batch_size=3, batch_index=3)
+                ),
+            ),
+            [
+                "line 2: this says it is part 4 of 3, which cannot be; export again",
+                f"line 1: {MISSING_2_OF_3}",
+                "line 1: part 3 of 3 of this export is missing; export again, or add the "
+                "missing part's URI",
+            ],
+            id="part-that-cannot-be",
+        ),
+    ],
+)
+def test_an_incomplete_export_of_several_qr_codes_imports_nothing(
+    tmp_path, frozen_clock, lines, problems
+):
+    call_otp("account", "add", "taken", stdin=THIRD_SECRET)
+    message, reported = refused_import(write_export(tmp_path, *lines))
+    count = len(problems)
+    assert message == (
+        f"nothing was imported: {count} problem{'s' if count > 1 else ''} (listed above)"
+    )
+    assert reported == problems
+
+
+def test_a_missing_part_refuses_the_whole_import_with_every_other_problem(tmp_path, frozen_clock):
+    # A single-QR export with a wrong entry, an export missing its middle part, a wrong line, an
+    # export missing its last part: each is reported, the missing parts after every line.
+    path = write_export(
+        tmp_path,
+        export_uri(payload(entry(SECRET, "solo", kind=HOTP))),
+        PART_3,
+        "otpauth-migration://offline?data=%%%",
+        PART_1,
+        export_uri(payload(entry(FOURTH_SECRET, "other"), batch_size=2, batch_id=99)),
+    )
+    message, problems = refused_import(path)
+    assert message == "nothing was imported: 4 problems (listed above)"
+    assert problems == [
+        "line 1, entry 1: HOTP (counter-based) entries are not supported; only TOTP",
+        "line 3: the data parameter is not valid base64",
+        f"line 2: {MISSING_2_OF_3}",
+        "line 5: part 2 of 2 of this export is missing; export again, or add the missing "
+        "part's URI",
+    ]

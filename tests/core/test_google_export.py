@@ -5,7 +5,13 @@ import base64
 import pytest
 
 from otp.core import totp
-from otp.core.google_export import MAX_INPUT_CHARS, parse_export_uri
+from otp.core.google_export import (
+    MAX_INPUT_CHARS,
+    MAX_MISSING_LISTED,
+    Part,
+    PartsSeen,
+    parse_export_uri,
+)
 from otp.core.names import InvalidAccount
 from otp.core.otpauth import AccountSpec
 from tests.support.google_export import (
@@ -16,6 +22,7 @@ from tests.support.google_export import (
     SHA512,
     SIX,
     entry,
+    export_parts,
     export_uri,
     payload,
 )
@@ -31,6 +38,10 @@ PUBLIC_SAMPLE = (
 )
 
 
+def accounts_of(uri: str):
+    return parse_export_uri(uri).accounts
+
+
 def assert_no_secret(text: str):
     assert "\n" not in text
     for secret in (SECRET, OTHER_SECRET):
@@ -40,14 +51,14 @@ def assert_no_secret(text: str):
 
 def refusal(uri: str) -> str:
     with pytest.raises(InvalidAccount) as refused:
-        parse_export_uri(uri)
+        accounts_of(uri)
     message = str(refused.value)
     assert_no_secret(message)
     return message
 
 
 def entry_refusal(one_entry: bytes) -> str:
-    (refused,) = parse_export_uri(export_uri(payload(one_entry)))
+    (refused,) = accounts_of(export_uri(payload(one_entry)))
     assert isinstance(refused, InvalidAccount)
     assert_no_secret(str(refused))
     return str(refused)
@@ -57,7 +68,7 @@ def entry_refusal(one_entry: bytes) -> str:
 
 
 def test_the_public_sample_export_is_googles_example_account():
-    assert parse_export_uri(PUBLIC_SAMPLE) == [
+    assert accounts_of(PUBLIC_SAMPLE) == [
         AccountSpec("JBSWY3DPEHPK3PXP", totp.DEFAULT, "Example", "alice@google.com")
     ]
 
@@ -69,24 +80,24 @@ def test_every_entry_becomes_a_spec_in_order_with_its_algorithm_and_digits():
             entry(OTHER_SECRET, "deploy", "ACME Co", SHA512, SIX),
         )
     )
-    assert parse_export_uri(uri) == [
+    assert accounts_of(uri) == [
         AccountSpec(SECRET, totp.Params("SHA256", 8, 30), "GitHub", "bot@example.com"),
         AccountSpec(OTHER_SECRET, totp.Params("SHA512", 6, 30), "ACME Co", "deploy"),
     ]
 
 
 def test_unspecified_algorithm_and_digits_are_sha1_and_six_and_the_period_is_30():
-    (spec,) = parse_export_uri(export_uri(payload(entry(SECRET, "alice"))))
+    (spec,) = accounts_of(export_uri(payload(entry(SECRET, "alice"))))
     assert spec == AccountSpec(SECRET, totp.DEFAULT, "", "alice")
 
 
 def test_the_label_prefix_is_the_issuer_when_the_entry_has_none():
-    (spec,) = parse_export_uri(export_uri(payload(entry(SECRET, "Example:alice"))))
+    (spec,) = accounts_of(export_uri(payload(entry(SECRET, "Example:alice"))))
     assert (spec.issuer, spec.label) == ("Example", "alice")
 
 
 def test_a_counter_on_a_totp_entry_is_ignored():
-    (spec,) = parse_export_uri(export_uri(payload(entry(SECRET, "alice", counter=9))))
+    (spec,) = accounts_of(export_uri(payload(entry(SECRET, "alice", counter=9))))
     assert spec.secret == SECRET
 
 
@@ -106,7 +117,7 @@ def test_base64_that_is_not_percent_encoded_or_unpadded_still_reads(spelled):
     assert "+" in data
     assert "/" in data
     assert data.endswith("=")
-    (spec,) = parse_export_uri(f"otpauth-migration://offline?data={spelled(data)}")
+    (spec,) = accounts_of(f"otpauth-migration://offline?data={spelled(data)}")
     assert spec.secret == secret
 
 
@@ -114,7 +125,7 @@ def test_scheme_and_host_are_case_insensitive_and_other_parameters_ignored():
     uri = export_uri(payload(entry(SECRET, "alice"))).replace(
         "otpauth-migration://offline?", "OTPAUTH-MIGRATION://Offline?v=1&"
     )
-    assert parse_export_uri(uri)[0].label == "alice"
+    assert accounts_of(uri)[0].label == "alice"
 
 
 # --- exports refused as a whole --------------------------------------------------------------
@@ -188,7 +199,132 @@ def test_a_wrong_entry_leaves_the_others_of_its_export_readable():
     uri = export_uri(
         payload(entry(SECRET, "alice", kind=HOTP), entry(OTHER_SECRET, "bob"), entry("", "carol"))
     )
-    hotp, bob, carol = parse_export_uri(uri)
+    hotp, bob, carol = accounts_of(uri)
     assert str(hotp).startswith("HOTP")
     assert str(carol) == "secret is empty"
     assert bob == AccountSpec(OTHER_SECRET, totp.DEFAULT, "", "bob")
+
+
+# --- the parts of an export split over several QR codes --------------------------------------
+
+
+def test_each_uri_says_which_part_of_which_export_it_is():
+    first, second = export_parts((entry(SECRET, "alice"),), (entry(OTHER_SECRET, "bob"),))
+    assert parse_export_uri(first).part == Part(batch_id=-7, size=2, index=0)
+    assert parse_export_uri(second).part == Part(batch_id=-7, size=2, index=1)
+    assert parse_export_uri(PUBLIC_SAMPLE).part == Part(batch_id=0, size=0, index=0)
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "batch_index", "expected"),
+    [
+        (3, 3, "this says it is part 4 of 3, which cannot be; export again"),
+        (3, -1, "this says it is part 0 of 3, which cannot be; export again"),
+        (-2, 0, "the export's number of parts is negative (got -2); export again"),
+    ],
+)
+def test_a_part_that_cannot_be_is_refused(batch_size, batch_index, expected):
+    uri = export_uri(
+        payload(entry(SECRET, "alice"), batch_size=batch_size, batch_index=batch_index)
+    )
+    assert refusal(uri) == expected
+
+
+def parts_problems(*placed: tuple[str, Part]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The refusals of PartsSeen.add, as "place: problem", and then what it finds missing."""
+    seen, refused = PartsSeen(), []
+    for place, part in placed:
+        try:
+            seen.add(place, part)
+        except InvalidAccount as wrong:
+            refused.append(f"{place}: {wrong}")
+    return refused, seen.missing()
+
+
+def test_every_part_once_in_any_order_is_a_whole_export():
+    placed = [(f"line {n}", Part(5, 3, index)) for n, index in ((1, 2), (2, 0), (3, 1))]
+    assert parts_problems(*placed) == ([], [])
+
+
+def test_single_qr_exports_are_whole_on_their_own_whatever_their_id_or_index():
+    assert parts_problems(
+        ("line 1", Part(0, 0, 0)),
+        ("line 2", Part(0, 0, 0)),
+        ("line 3", Part(5, 1, 0)),
+        ("line 4", Part(5, 1, 7)),
+        ("line 5", Part(6, 2, 0)),
+        ("line 6", Part(6, 2, 1)),
+    ) == ([], [])
+
+
+def test_each_missing_part_is_reported_at_its_exports_first_line():
+    assert parts_problems(("line 4", Part(5, 4, 1)), ("line 2", Part(5, 4, 3))) == (
+        [],
+        [
+            (
+                "line 4",
+                "part 1 of 4 of this export is missing; export again, or add the "
+                "missing part's URI",
+            ),
+            (
+                "line 4",
+                "part 3 of 4 of this export is missing; export again, or add the "
+                "missing part's URI",
+            ),
+        ],
+    )
+
+
+def test_exports_are_told_apart_by_their_batch_id():
+    _, missing = parts_problems(
+        ("line 1", Part(5, 2, 0)),
+        ("line 2", Part(-9, 2, 1)),
+        ("line 3", Part(5, 2, 1)),
+    )
+    assert missing == [
+        (
+            "line 2",
+            "part 1 of 2 of this export is missing; export again, or add the missing part's URI",
+        )
+    ]
+
+
+def test_a_part_given_twice_is_refused_where_it_is_repeated():
+    refused, missing = parts_problems(
+        ("line 1", Part(5, 3, 0)),
+        ("line 2", Part(5, 3, 1)),
+        ("line 3", Part(5, 3, 1)),
+        ("line 4", Part(5, 3, 2)),
+    )
+    assert refused == ["line 3: part 2 of 3 appears twice (also on line 2); remove one"]
+    assert missing == []
+
+
+def test_parts_that_disagree_on_how_many_there_are_are_refused():
+    refused, missing = parts_problems(
+        ("line 1", Part(5, 2, 0)),
+        ("line 2", Part(5, 3, 1)),
+        ("line 3", Part(5, 2, 1)),
+    )
+    assert refused == [
+        "line 2: this says it is part 2 of 3, but line 1 says its export has 2 parts; export again"
+    ]
+    assert missing == []
+
+
+def test_many_missing_parts_are_counted_in_one_line_however_many_an_export_claims():
+    size = 2**31 - 1  # the largest the app's int32 can claim: not listed, nor even counted to
+    _, missing = parts_problems(("line 1", Part(5, size, 0)))
+    assert missing == [
+        (
+            "line 1",
+            f"{size - 1} of the {size} parts of this export are missing; export again, "
+            "or add the missing parts' URIs",
+        )
+    ]
+    few = MAX_MISSING_LISTED + 1
+    _, missing = parts_problems(("line 1", Part(5, few, 0)))
+    assert [problem for _, problem in missing] == [
+        f"part {n} of {few} of this export is missing; export again, or add the missing part's URI"
+        for n in range(2, few + 1)
+    ]

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
-from otp.core.google_export import parse_export_uri
+from otp.core.google_export import PartsSeen, parse_export_uri
 from otp.core.names import InvalidAccount, check_name
 from otp.core.otpauth import AccountSpec, parse_uri, suggested_name
 
@@ -17,7 +17,8 @@ or
 With --google-authenticator, one otpauth-migration://offline?data=... URI a line instead:
 Google Authenticator's export (Transfer accounts), each URI one of its QR codes decoded to
 text. Each TOTP account in it is named as from an otpauth URI; HOTP accounts, MD5 ones and
-names already taken are refused, by line and by their position in it.
+names already taken are refused, by line and by their position in it. An export of several
+QR codes is imported whole or not at all: every part of it, each once.
 Blank lines and lines starting with # are skipped. Every line is checked first: if any is
 wrong, each wrong line is reported with its number and nothing is stored."""
 
@@ -45,14 +46,37 @@ def read_entries(lines: Iterable[str], taken: Collection[str]) -> tuple[list[Ent
 
 def read_export(lines: Iterable[str], taken: Collection[str]) -> tuple[list[Entry], list[str]]:
     """As read_entries, for a file of Google Authenticator export URIs: a problem of one of a
-    line's accounts is reported as "line N, entry K: ...", K its place in the export."""
+    line's accounts is reported as "line N, entry K: ...", K its place in the export; a part
+    missing from an export of several QR codes as "line N: ...", N the line of its first part."""
+    # Every part of an export split over several QR codes must be there, each once. A part given
+    # twice is reported as such, not as accounts of the same names.
+    parts = PartsSeen()
+
+    def export_line(place: str, text: str) -> Found:
+        export = parse_export_uri(text)
+        parts.add(place, export.part)
+        return [
+            (f", entry {position}", _named(account))
+            for position, account in enumerate(export.accounts, start=1)
+        ]
+
     # An export cannot say which name it wants: the account has to be renamed in the app.
-    return _read(lines, taken, _export_line, rename="rename one in the app and export again")
+    entries, problems = _read(
+        lines, taken, export_line, rename="rename one in the app and export again"
+    )
+    # Known only once every line is read; each refuses the import as a wrong line does.
+    problems += [f"{place}: {problem}" for place, problem in parts.missing()]
+    return entries, problems
 
 
 def _read(
-    lines: Iterable[str], taken: Collection[str], parse: Callable[[str], Found], *, rename: str
+    lines: Iterable[str],
+    taken: Collection[str],
+    parse: Callable[[str, str], Found],
+    *,
+    rename: str,
 ) -> tuple[list[Entry], list[str]]:
+    """`parse` is given a line's place ("line N") and its text."""
     entries: list[Entry] = []
     problems: list[str] = []
     first_place_of: dict[str, str] = {}
@@ -61,7 +85,7 @@ def _read(
         if not text or text.startswith("#"):
             continue
         try:
-            found = parse(text)
+            found = parse(f"line {number}", text)
         except InvalidAccount as wrong:
             problems.append(f"line {number}: {wrong}")
             continue
@@ -84,7 +108,7 @@ def _read(
     return entries, problems
 
 
-def _uri_line(text: str) -> Found:
+def _uri_line(_place: str, text: str) -> Found:
     words = text.split(maxsplit=1)
     # A line that starts with a URI is all URI: a pasted label may hold spaces.
     if "://" in words[0] or words[0].lower().startswith("otpauth:"):
@@ -95,13 +119,6 @@ def _uri_line(text: str) -> Found:
     name, uri = words
     check_name(name)
     return [("", Entry(name, parse_uri(uri)))]
-
-
-def _export_line(text: str) -> Found:
-    return [
-        (f", entry {position}", _named(account))
-        for position, account in enumerate(parse_export_uri(text), start=1)
-    ]
 
 
 def _named(account: AccountSpec | InvalidAccount) -> Entry | InvalidAccount:
