@@ -100,9 +100,7 @@ class ProtectedView(APIView):
     def issue(self, request, name: str) -> Response:
         at, actor = clock.now(), self.actor(request)
         account = account_for(request.user, actor, name, Action.ISSUE, at)
-        query = FreshnessSerializer.of_query(request.query_params, account.params.period)
-        query.is_valid(raise_exception=True)
-        min_validity, wait = query.validated_data["min_validity"], query.validated_data["wait"]
+        min_validity, wait = FreshnessSerializer.read(request.query_params, account.params.period)
         # One clock decides: the code handed out, its validity and its audit record all come
         # from the reading after any wait.
         while True:

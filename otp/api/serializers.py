@@ -57,15 +57,23 @@ class FreshnessSerializer(serializers.Serializer):
     )
 
     @classmethod
-    def of_query(cls, query, period: int) -> "FreshnessSerializer":
-        """The serializer over a request's query string: a parameter given twice is refused
-        (which one would count?), and the rest read as a plain dict, since from a QueryDict DRF
-        would skip an empty value instead of refusing it."""
+    def read(cls, query, period: int) -> tuple[int | None, bool]:
+        """(min_validity, wait) of a request's query; 400 (ValidationError) for a bad one.
+
+        A parameter given twice is refused (which one would count?), and the rest read as a
+        plain dict, since from a QueryDict DRF would skip an empty value instead of refusing it.
+        """
+        if not any(name in query for name in cls._declared_fields):
+            # Nearly every request: the defaults, without the serializer's machinery, which was
+            # a tenth of GET /otp's CPU (docs/PERFORMANCE.md, "Speed against the seed").
+            return None, True
         twice = {name: ["given more than once"] for name in cls._declared_fields
                  if len(query.getlist(name)) > 1}  # fmt: skip
         if twice:
             raise serializers.ValidationError(twice)
-        return cls(data=query.dict(), context={"period": period})
+        checked = cls(data=query.dict(), context={"period": period})
+        checked.is_valid(raise_exception=True)
+        return checked.validated_data["min_validity"], checked.validated_data["wait"]
 
     def validate_min_validity(self, value: str) -> int:
         seconds, period = int(value), self.context["period"]
