@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run dev test lint container-test bench clean
+.PHONY: run dev test lint container-test deploy-test bench clean
 
 # The .env below is made only for a project that reads it: with ENV_FILE given (another file, or
 # empty for none) nothing is written into the work tree.
@@ -49,7 +49,8 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --cache-dir $(VENV)/.import_linter_cache
-	$(BIN)/hadolint Dockerfile container/python-standin.Containerfile
+	$(BIN)/hadolint Dockerfile container/python-standin.Containerfile \
+		container/postgres-standin.Containerfile container/redis-standin.Containerfile
 
 # Leaves the work tree as it found it: test data goes to temporary folders and caches to .venv,
 # Python writes no bytecode here, and git status before and after must agree. PYTEST_ARGS
@@ -69,6 +70,12 @@ test: $(VENV)/.dev-installed
 
 container-test:
 	bash container/test.sh
+
+# deploy/compose.yaml brought up with podman-compose and checked, and deploy/kubernetes/ validated
+# (and played with podman kube play where it can): deploy/README.md. The venv brings
+# podman-compose and kubernetes-validate.
+deploy-test: $(VENV)/.dev-installed
+	bash deploy/test.sh
 
 bench: $(VENV)/.dev-installed
 	bash bench/run.sh

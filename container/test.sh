@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make container-test`: build the otp-service image with podman and check it on loopback.
 #
-# No container registry is reachable from the machines this runs on, so the base image is made
-# here: debootstrap Debian bookworm from the apt mirror this machine already uses, import it, and
-# build a python:3.11-slim-bookworm stand-in on it (container/python-standin.Containerfile). Both
-# stay in podman's storage, so only the first run pays for them; REBUILD_BASE=1 remakes them.
+# No container registry is reachable from the machines this runs on, so the image is built on a
+# python:3.11-slim-bookworm stand-in made here from Debian's own packages (container/lib.sh,
+# container/python-standin.Containerfile); it stays in podman's storage, so only the first run
+# pays for it; REBUILD_BASE=1 remakes it.
 # The Dockerfile is the one a real Docker builds on the official image: what this machine needs
 # comes in through a build arg and build secrets given here, never through the Dockerfile itself.
 #
@@ -14,167 +14,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-SUITE=bookworm
-DEBIAN_IMAGE=localhost/otp-service-base/debian:$SUITE
-PYTHON_IMAGE=localhost/otp-service-base/python:3.11-slim-$SUITE
-STANDIN_RECIPE=container/python-standin.Containerfile
+NAME=container-test
+# shellcheck source=container/lib.sh
+. container/lib.sh
+
 APP_IMAGE=localhost/otp-service:container-test
-APP_UID=10001
 CONTAINER=otp-service-test-$$
-# Upper bounds, so a stuck mirror or a hung build ends the run instead of CI's clock.
-BOOTSTRAP_TIMEOUT=1200
-BUILD_TIMEOUT=1800
-
-log() { printf '==> %s\n' "$*"; }
-fail() {
-    printf 'container-test: FAIL: %s\n' "$*" >&2
-    exit 1
-}
-
-# crun 1.8 (bookworm's default runtime) refuses to start containers on a host that uses cgroup v1
-# and v2 controllers at once ("hybrid"), which these machines do; runc runs on hybrid and pure v2.
-PODMAN=(podman --runtime runc)
-pod() { "${PODMAN[@]}" "$@"; }
-
-# Unless told otherwise, podman asks for 1048576 open files and processes in a container, which a
-# root without CAP_SYS_RESOURCE (as in a sandbox) cannot grant. Ask for what the service needs,
-# capped at this shell's own hard limits.
-capped() { if [[ $1 == unlimited ]] || (($1 > $2)); then echo "$2"; else echo "$1"; fi; }
-NOFILE=$(capped "$(ulimit -Hn)" 4096)
-NPROC=$(capped "$(ulimit -Hu)" 4096)
-RUN_LIMITS=(--ulimit "nofile=$NOFILE:$NOFILE" --ulimit "nproc=$NPROC:$NPROC")
-
-ensure_packages() {
-    # runc: see PODMAN; netavark and iptables publish the container port; debootstrap needs the
-    # archive keyring to check what it downloads. Recommends are left out: for rootful podman
-    # they add only rootless helpers, buildah and systemd/dbus, which would replace init.
-    local wanted=(podman runc netavark iptables debootstrap debian-archive-keyring curl ca-certificates)
-    local missing=() package
-    for package in "${wanted[@]}"; do
-        dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed ||
-            missing+=("$package")
-    done
-    if ((${#missing[@]})); then
-        log "installing ${missing[*]}"
-        apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-    fi
-}
-
-# The first mirror apt uses for $SUITE itself (not -updates or -security), from one-line .list
-# files or deb822 .sources files; deb.debian.org if none names it.
-debian_mirror() {
-    local files=() file
-    for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-        [[ -f $file ]] && files+=("$file")
-    done
-    local mirror=""
-    if ((${#files[@]})); then
-        mirror=$(awk -v suite="$SUITE" '
-            function flush() {
-                if (!done && types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && uris != "") {
-                    split(uris, u, " "); print u[1]; done = 1
-                }
-                types = suites = uris = ""
-            }
-            FNR == 1 { flush() }
-            done || /^[ \t]*#/ { next }
-            FILENAME ~ /\.sources$/ {
-                if ($0 ~ /^[ \t]*$/) { flush(); next }
-                key = tolower($1); $1 = ""
-                if (key == "types:") types = $0
-                else if (key == "uris:") uris = $0
-                else if (key == "suites:") suites = $0
-                next
-            }
-            $1 == "deb" {
-                line = $0; gsub(/\[[^]]*\]/, "", line); split(line, f, " ")
-                if (f[3] == suite) { print f[2]; done = 1 }
-            }
-            END { flush() }
-        ' "${files[@]}")
-    fi
-    echo "${mirror:-http://deb.debian.org/debian}"
-}
-
-build_debian_image() {
-    local mirror rootfs="$WORK/rootfs"
-    mirror=$(debian_mirror)
-    log "debootstrap $SUITE (minbase) from $mirror"
-    if ! timeout "$BOOTSTRAP_TIMEOUT" debootstrap --variant=minbase "$SUITE" "$rootfs" "$mirror" \
-        >"$WORK/debootstrap.log" 2>&1; then
-        tail -n 30 "$WORK/debootstrap.log"
-        fail "debootstrap of $SUITE failed"
-    fi
-    # Downloaded packages and indexes only make the image bigger.
-    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-    if ! tar --numeric-owner -C "$rootfs" -c . |
-        pod import --change 'CMD ["/bin/bash"]' - "$DEBIAN_IMAGE" >"$WORK/import.log" 2>&1; then
-        cat "$WORK/import.log"
-        fail "importing the debootstrapped $SUITE failed"
-    fi
-    rm -rf --one-file-system "$rootfs"
-}
-
-# Rebuilt when its recipe or the Debian image under it changes, else taken from storage.
-build_python_standin() {
-    local recipe
-    recipe=$({ cat "$STANDIN_RECIPE" && pod image inspect --format '{{.Id}}' "$DEBIAN_IMAGE"; } |
-        sha256sum | cut -d' ' -f1)
-    if [[ ${REBUILD_BASE:-0} != 1 ]] && [[ $(pod image inspect \
-        --format '{{index .Labels "otp-service.recipe"}}' "$PYTHON_IMAGE" 2>/dev/null) == "$recipe" ]]; then
-        log "python stand-in $PYTHON_IMAGE: cached"
-        return
-    fi
-    log "building python stand-in $PYTHON_IMAGE"
-    mkdir -p "$WORK/empty"
-    if ! timeout "$BUILD_TIMEOUT" "${PODMAN[@]}" build --format docker \
-        --build-arg "DEBIAN_IMAGE=$DEBIAN_IMAGE" --label "otp-service.recipe=$recipe" \
-        -t "$PYTHON_IMAGE" -f "$STANDIN_RECIPE" "$WORK/empty" >"$WORK/standin.log" 2>&1; then
-        tail -n 40 "$WORK/standin.log"
-        fail "building the python stand-in failed"
-    fi
-}
-
-build_app_image() {
-    # pip in the build reaches PyPI through whatever TLS path this machine has (here a proxy with
-    # its own CA): hand it this machine's CA bundle as a build secret, which lands in no layer.
-    local ca_bundle=${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt} secrets=() old_id new_id
-    if [[ -f $ca_bundle ]]; then
-        printf '[global]\ncert = /run/secrets/pip_ca\n' >"$WORK/pip.conf"
-        secrets=(--secret "id=pip_conf,src=$WORK/pip.conf" --secret "id=pip_ca,src=$ca_bundle")
-    fi
-    old_id=$(pod image inspect --format '{{.Id}}' "$APP_IMAGE" 2>/dev/null || true)
-    log "building $APP_IMAGE from Dockerfile"
-    # --format docker: the OCI format (podman's default) has no HEALTHCHECK and drops it.
-    if ! timeout "$BUILD_TIMEOUT" "${PODMAN[@]}" build --format docker \
-        --build-arg "PYTHON_IMAGE=$PYTHON_IMAGE" "${secrets[@]}" -t "$APP_IMAGE" . \
-        >"$WORK/build.log" 2>&1; then
-        tail -n 40 "$WORK/build.log"
-        fail "building the image from Dockerfile failed"
-    fi
-    # The image this run replaced is no longer used by anything: do not let them pile up.
-    new_id=$(pod image inspect --format '{{.Id}}' "$APP_IMAGE")
-    if [[ -n $old_id && $old_id != "$new_id" ]]; then
-        pod rmi "$old_id" >/dev/null 2>&1 || true
-    fi
-}
-
-# --- the checks: each returns non-zero on failure, and every one runs ---
-
-PASSED=0
-FAILED=()
-check() {
-    local name=$1
-    shift
-    if "$@"; then
-        PASSED=$((PASSED + 1))
-        printf 'PASS  %s\n' "$name"
-    else
-        FAILED+=("$name")
-        printf 'FAIL  %s\n' "$name"
-    fi
-}
 
 # curl to the container only, never through a proxy; bounded in time.
 http() { curl -sS --noproxy '*' --max-time 5 "$@"; }
@@ -266,7 +111,8 @@ stops_cleanly_on_sigterm() {
 cleanup() {
     local name
     for name in "$CONTAINER" "$CONTAINER-badconfig"; do
-        pod rm -f -t 5 "$name" >/dev/null 2>&1 || true
+        # -v: the anonymous volume the image's VOLUME /data gave it goes too.
+        pod rm -f -v -t 5 "$name" >/dev/null 2>&1 || true
     done
     if [[ -n ${WORK:-} ]]; then
         rm -rf --one-file-system "$WORK"
@@ -282,13 +128,9 @@ trap 'echo "container-test: terminated" >&2; exit 143' TERM
 ensure_packages
 WORK=$(mktemp -d /var/tmp/otp-container-test.XXXXXX)
 
-if [[ ${REBUILD_BASE:-0} == 1 ]] || ! pod image exists "$DEBIAN_IMAGE"; then
-    build_debian_image
-else
-    log "debian image $DEBIAN_IMAGE: cached"
-fi
+ensure_debian_image
 build_python_standin
-build_app_image
+build_app_image "$APP_IMAGE"
 check "image builds from Dockerfile on PYTHON_IMAGE=$PYTHON_IMAGE" true
 
 # Fresh secrets for this run only: exported so podman takes them from the environment (-e NAME),
