@@ -103,6 +103,15 @@ def test_create_records_the_change_under_the_clients_name(frozen_clock):
     )
 
 
+def test_a_client_that_only_reads_the_metrics_needs_no_account(frozen_clock):
+    api_key, _ = create("prometheus", "--metrics")
+    caller = client_keys.caller_for_key(api_key, frozen_clock.at)
+    assert (caller.may_read_metrics, caller.may_issue, caller.may_verify) == (True, False, False)
+    assert (caller.all_accounts, caller.accounts) == (False, frozenset())
+    row = json.loads(call_otp("client", "list", "--format", "json").out)
+    assert (row["accounts"], row["actions"]) == ([], ["metrics"])
+
+
 @pytest.mark.parametrize(
     ("options", "expected"),
     [

@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import segno
 from rest_framework import status
 
 from otp.core import totp
@@ -119,8 +120,8 @@ def test_curl_examples_answer(base_url, project):
 
 
 def example_uri() -> tuple[str, str]:
-    """The otpauth URI the walk-through says zbarimg reads from the QR code, and its secret."""
-    ((_, code),) = examples("zbarimg -q --raw qr.png")
+    """The otpauth URI the walk-through's QR code shows, and its secret."""
+    ((_, code),) = examples("# qr.png shows otpauth://")
     uri = re.search(r"otpauth://totp/\S+", code).group()
     return uri, parse_qs(urlsplit(uri).query)["secret"][0]
 
@@ -157,10 +158,9 @@ class Operator:
         return status_code, json.loads(body)
 
     def scan_qr_code(self) -> str:
-        """Leave what step 1 leaves: the image and the URI zbarimg wrote; return the secret."""
+        """Leave what step 1 leaves, the screenshot of the QR code; return its secret."""
         uri, secret = example_uri()
-        (self.folder / "qr.png").write_bytes(b"stands in for the screenshot")
-        (self.folder / "github.uri").write_text(uri + "\n")  # zbarimg ends it with a newline
+        segno.make(uri).save(self.folder / "qr.png", scale=4)
         return secret
 
 
@@ -190,9 +190,8 @@ def assert_current_code(out: str, secret: str) -> None:
 def test_walkthrough_takes_a_qr_code_to_a_bot_with_a_key_of_its_own(operator):
     secret = operator.scan_qr_code()
 
-    added = operator.step("otp account add github-bot < github.uri")
+    added = operator.step("otp account add github-bot --qr qr.png")
     assert added == "added account github-bot (issuer GitHub, SHA1, 6 digits, every 30 s)\n"
-    assert not (operator.folder / "github.uri").exists()
     assert not (operator.folder / "qr.png").exists()
 
     # The code that confirms the site's set-up, fetched with the environment key.
@@ -246,7 +245,7 @@ def test_walkthrough_takes_a_qr_code_to_a_bot_with_a_key_of_its_own(operator):
 
 def test_walkthrough_moves_the_bot_to_signed_requests_and_ends_the_old_key(operator):
     secret = operator.scan_qr_code()
-    operator.step("otp account add github-bot < github.uri")
+    operator.step("otp account add github-bot --qr qr.png")
     operator.step("> github-ci.key)")
     old_key = operator.stored("OTP_API_KEY")
 
@@ -295,7 +294,7 @@ def test_a_step_whose_secret_store_fails_keeps_the_key_in_a_private_file(
     operator, client, key_file
 ):
     operator.scan_qr_code()
-    operator.step("otp account add github-bot < github.uri")
+    operator.step("otp account add github-bot --qr qr.png")
     ((_, code),) = examples(f"> {key_file})")
     result = subprocess.run(
         ["bash", "-c", BROKEN_GH + code],
