@@ -83,6 +83,11 @@ DATA_DIR = (BASE_DIR / env.text("DATA_DIR", "var")).resolve()
 # PostgreSQL connections each gunicorn worker keeps (a pool shared by its greenlets): an
 # instance holds WEB_CONCURRENCY x this many.
 DATABASE_POOL_SIZE = env.bounded_int("DATABASE_POOL_SIZE", 4, low=1, high=100)
+# PostgreSQL only. true (the default): a code is handed out, and a verification answered, once
+# its audit record and one-time-use mark are flushed to disk. false: once they are committed, the
+# flush following within a fraction of a second: faster (docs/PERFORMANCE.md, "Speed against the
+# seed"), but a crash of PostgreSQL's host can lose the last moment's records and marks.
+DATABASE_SYNCHRONOUS_COMMIT = env.strict_bool("DATABASE_SYNCHRONOUS_COMMIT", default=True)
 DATABASES = {
     "default": env.database("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'otp.sqlite3'}")
 }
@@ -115,7 +120,8 @@ else:
         # on the server; every wait bounded on the client by the request's deadline
         # (otpsite/postgres/deadline.py); TCP keepalives notice a dead peer.
         connect_timeout=3,
-        options="-c statement_timeout=3000 -c lock_timeout=2000",
+        options="-c statement_timeout=3000 -c lock_timeout=2000"
+        + ("" if DATABASE_SYNCHRONOUS_COMMIT else " -c synchronous_commit=off"),
         keepalives=1,
         keepalives_idle=10,
         keepalives_interval=3,
