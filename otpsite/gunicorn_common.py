@@ -19,7 +19,8 @@ with exit_on_configuration_error():
     workers = settings.WEB_CONCURRENCY
 
 # Before the app (and prometheus-client) loads: every worker counts into this folder.
-metrics_dir.prepare()
+with exit_on_configuration_error():
+    metrics_dir.prepare()
 
 wsgi_app = "otpsite.wsgi:application"
 # Malformed requests (oversized header, bad request line) get {"error": ...} too, not HTML.

@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 _made_here: list[Path] = []
 
@@ -22,9 +24,12 @@ def prepare() -> Path:
     given = os.environ.get(VARIABLE)
     if given:
         folder = Path(given)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for stale in folder.glob("*.db"):
-            stale.unlink()
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for stale in folder.glob("*.db"):
+                stale.unlink()
+        except OSError:
+            raise ImproperlyConfigured(f"{VARIABLE} cannot be created or emptied") from None
     else:
         folder = Path(tempfile.mkdtemp(prefix="otp-metrics-"))
         _made_here.append(folder)

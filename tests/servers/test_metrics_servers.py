@@ -116,3 +116,15 @@ def test_metrics_public_opens_it_and_the_folder_it_made_goes_when_it_stops(tmp_p
     finally:
         assert server.stop() == 0
     assert list(scratch.iterdir()) == []
+
+
+def test_a_metrics_folder_that_cannot_be_made_stops_gunicorn_with_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(RuntimeError) as stopped:
+        start_gunicorn(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(blocker / "metrics"))
+    assert (
+        "otp-service: configuration error: PROMETHEUS_MULTIPROC_DIR cannot be created or emptied"
+        in str(stopped.value)
+    )
+    assert "Traceback" not in str(stopped.value)
