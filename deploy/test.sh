@@ -110,17 +110,22 @@ every_healthcheck_passes() {
     done
 }
 
+# A read-only root, the image's user, no capability left, nothing writable but /tmp.
+locked_down() {
+    local name=$1 status
+    [[ $(pod inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$name") == true ]] || return 1
+    status=$(pod exec "$name" grep -E '^(Uid|CapEff|NoNewPrivs):' /proc/1/status) || return 1
+    grep -Eq '^Uid:\s+10001\s+10001\s+10001\s+10001$' <<<"$status" || return 1
+    grep -Eq '^CapEff:\s+0+$' <<<"$status" || return 1
+    grep -Eq '^NoNewPrivs:\s+1$' <<<"$status" || return 1
+    pod exec "$name" sh -c 'touch /app/x' 2>/dev/null && return 1
+    pod exec "$name" sh -c 'touch /tmp/x && rm /tmp/x' || return 1
+}
+
 instances_are_locked_down() {
-    local name status
+    local name
     for name in "$OTP1" "$OTP2"; do
-        [[ $(pod inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$name") == true ]] || return 1
-        # The image's user, no capability left, nothing writable but /tmp.
-        status=$(pod exec "$name" grep -E '^(Uid|CapEff|NoNewPrivs):' /proc/1/status) || return 1
-        grep -Eq '^Uid:\s+10001\s+10001\s+10001\s+10001$' <<<"$status" || return 1
-        grep -Eq '^CapEff:\s+0+$' <<<"$status" || return 1
-        grep -Eq '^NoNewPrivs:\s+1$' <<<"$status" || return 1
-        pod exec "$name" sh -c 'touch /app/x' 2>/dev/null && return 1
-        pod exec "$name" sh -c 'touch /tmp/x && rm /tmp/x' || return 1
+        locked_down "$name" || return 1
     done
 }
 
@@ -367,16 +372,10 @@ kube_pods_ready() {
 
 # What the securityContext asks for, as podman applied it.
 kube_pods_locked_down() {
-    local containers name status
+    local containers name
     containers=$(kube_containers) || return 1
     for name in $containers; do
-        [[ $(pod inspect --format '{{.HostConfig.ReadonlyRootfs}}' "$name") == true ]] || return 1
-        status=$(pod exec "$name" grep -E '^(Uid|CapEff|NoNewPrivs):' /proc/1/status) || return 1
-        grep -Eq '^Uid:\s+10001\s+10001\s+10001\s+10001$' <<<"$status" || return 1
-        grep -Eq '^CapEff:\s+0+$' <<<"$status" || return 1
-        grep -Eq '^NoNewPrivs:\s+1$' <<<"$status" || return 1
-        pod exec "$name" sh -c 'touch /app/x' 2>/dev/null && return 1
-        pod exec "$name" sh -c 'touch /tmp/x && rm /tmp/x' || return 1
+        locked_down "$name" || return 1
         # /tmp is the manifest's emptyDir, not the tmpfs podman adds to any read-only container.
         pod inspect --format '{{range .Mounts}}{{.Destination}} {{end}}' "$name" | grep -qw /tmp || return 1
     done
