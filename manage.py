@@ -7,6 +7,10 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "otpsite.settings")
+    # Only gunicorn's workers count into that folder (otpsite/metrics_dir.py): a command's own
+    # figures belong to no scrape, and would be added into a running instance's until it
+    # restarts. runserver, one process, exports its own.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from django.core.management import execute_from_command_line
 
     from otpsite.startup import exit_on_configuration_error

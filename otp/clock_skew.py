@@ -36,32 +36,36 @@ def refusal(offset: float, limit: int) -> str:
     """What GET /ready answers while the clocks are too far apart: the skew in whole seconds,
     which way, and the limit; in tenths where whole seconds would round it down to the limit
     ("5.3 s", not "5 s", against a limit of 5)."""
+    return f"Clock skew: this instance is {_skew(offset, limit)} (MAX_CLOCK_SKEW is {limit} s)"
+
+
+def _skew(offset: float, limit: int) -> str:
+    """ "12 s ahead of the database", in tenths where whole seconds would round to the limit."""
     direction = "ahead of" if offset > 0 else "behind"
     skew = abs(offset)
-    shown = f"{round(skew)}" if round(skew) > limit else f"{skew:.1f}"
-    return (
-        f"Clock skew: this instance is {shown} s {direction} the database "
-        f"(MAX_CLOCK_SKEW is {limit} s)"
-    )
+    shown = f"{round(skew)}" if round(skew) != limit else f"{skew:.1f}"
+    return f"{shown} s {direction} the database"
 
 
 class SkewWatch:
-    """Whether the last offset was beyond the limit, so that only a change is logged: one line
-    when the clocks drift apart, one when they agree again, none per measurement in between."""
+    """Whether the last offset was beyond the limit, and which way, so that only a change is
+    logged: one line when the clocks drift apart (or jump from behind to ahead), one when they
+    agree again, none per measurement in between."""
 
     def __init__(self) -> None:
-        self._beyond = False  # a process starts assuming the clocks agree: no line until they don't
+        # +1 ahead, -1 behind, 0 within the limit; a process starts assuming the clocks agree.
+        self._side = 0
         self._lock = threading.Lock()
 
     def update(self, offset: float, limit: int) -> bool | None:
-        """True when `offset` has just gone beyond `limit`, False when it has just come back
-        within it, None when nothing changed."""
-        now_beyond = beyond(offset, limit)
+        """True when `offset` has just gone beyond `limit` (either way), False when it has just
+        come back within it, None when nothing changed."""
+        side = (1 if offset > 0 else -1) if beyond(offset, limit) else 0
         with self._lock:
-            if now_beyond == self._beyond:
+            if side == self._side:
                 return None
-            self._beyond = now_beyond
-        return now_beyond
+            self._side = side
+        return side != 0
 
 
 # Per process: each gunicorn worker measures and remembers on its own, so an instance with several
@@ -87,19 +91,17 @@ def record(offset: float, limit: int, watch: SkewWatch = _watch) -> None:
     change = watch.update(offset, limit)
     if change is None:
         return
-    fields = {"offset_seconds": round(offset), "max_clock_skew": limit}
+    fields = {"offset_seconds": round(offset, 1), "max_clock_skew": limit}
     if change:
         logger.warning(
-            "clock skew beyond MAX_CLOCK_SKEW, /ready answers 503: this instance's clock minus "
-            "the database server's is %d s",
-            round(offset),
+            "clock skew beyond MAX_CLOCK_SKEW, /ready answers 503: this instance is %s",
+            _skew(offset, limit),
             extra={"event": "clock_skew", **fields},
         )
     else:
         logger.info(
-            "clock skew back within MAX_CLOCK_SKEW: this instance's clock minus the database "
-            "server's is %d s",
-            round(offset),
+            "clock skew back within MAX_CLOCK_SKEW: this instance is %s",
+            _skew(offset, limit),
             extra={"event": "clock_skew_resolved", **fields},
         )
 

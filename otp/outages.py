@@ -37,6 +37,14 @@ def failed(error: BaseException) -> None:
         logger.error("storage unavailable, answering 503", extra=fields)
 
 
+def unreachable(store: str) -> None:
+    """`store` did not answer a probe that is not a request's (a scrape of /metrics): shown on
+    otp_storage_up, without the log lines of a refused request."""
+    with _lock:
+        _answered.discard(store)
+    metrics.STORAGE_UP.labels(store).set(0)
+
+
 def served(store: str) -> None:
     """`store` ("database" or "cache") answered a request: its outage, if any, is over."""
     # Read without the lock on every request: the gauge is written only when the state turns.

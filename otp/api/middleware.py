@@ -5,6 +5,8 @@ import re
 import time
 import uuid
 
+from django.urls import Resolver404, resolve
+
 from otp import metrics
 from otp.api.addresses import client_address
 
@@ -37,10 +39,7 @@ class RequestLogMiddleware:
         response = self.get_response(request)
         response.headers["X-Request-ID"] = request_id
         seconds = time.perf_counter() - started
-        match = request.resolver_match
-        metrics.count_request(
-            match.route if match else None, request.method, response.status_code, seconds
-        )
+        metrics.count_request(_route(request), request.method, response.status_code, seconds)
         fields = {
             "method": request.method,
             "path": request.path,
@@ -77,3 +76,16 @@ class NoStoreMiddleware:
         if request.path.startswith(("/otp", "/accounts")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def _route(request) -> str | None:
+    """The route that serves the request's path, or None for a path no route serves."""
+    match = request.resolver_match
+    if match is None:
+        # Answered before its view was looked up (a body that never came, a Host not allowed):
+        # still counted under the route its path names.
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+    return match.route

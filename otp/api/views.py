@@ -1,8 +1,6 @@
 """Every endpoint: thin views over the app's modules, one clock reading per request. What the
 protected ones share is in otp/api/base.py."""
 
-import contextlib
-
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -42,7 +40,7 @@ from otp.api.serializers import (
 from otp.core import clock
 from otp.core.names import DEFAULT_NAME
 from otp.core.principals import Action, Outcome
-from otp.exceptions import DEPENDENCY_ERRORS, MetricsNotAllowed, ServiceUnavailable
+from otp.exceptions import MetricsNotAllowed, ServiceUnavailable
 
 
 class ReadyView(APIView):
@@ -199,10 +197,9 @@ class AccountVerifyView(ProtectedView):
 
 
 def _metrics_answer() -> HttpResponse:
-    # Measured on each scrape too, so that the offset is current where nothing probes /ready.
-    # A database that does not answer leaves it as it was: otp_storage_up tells that story.
-    with contextlib.suppress(*DEPENDENCY_ERRORS):
-        clock_skew.check()
+    # Storage and clock measured at each scrape, so that they are current where nothing probes
+    # /ready, and right after an outage.
+    readiness.probe_for_metrics()
     body, content_type = metrics.exposition()
     return HttpResponse(body, content_type=content_type)
 

@@ -50,11 +50,12 @@ def test_the_refusal_names_the_skew_in_whole_seconds_its_direction_and_the_limit
     assert clock_skew.refusal(offset, limit) == f"Clock skew: {message}"
 
 
-def test_only_a_change_across_the_limit_is_reported():
+def test_only_a_change_across_the_limit_or_from_one_side_to_the_other_is_reported():
     watch = clock_skew.SkewWatch()
-    offsets = [0.3, -1.0, 12.0, 13.0, -30.0, 2.0, 4.9, 7.0]
+    offsets = [0.3, -1.0, 12.0, 13.0, -30.0, -31.0, 2.0, 4.9, 7.0]
     changes = [watch.update(offset, 5) for offset in offsets]
-    assert changes == [None, None, True, None, None, False, None, True]
+    # -30 after 13: from ahead to behind, beyond the limit both times: a new line.
+    assert changes == [None, None, True, None, True, None, False, None, True]
 
 
 def test_a_higher_limit_turns_the_same_offset_back_within_it():
@@ -77,10 +78,21 @@ def test_the_log_says_once_when_the_clocks_drift_apart_and_once_when_they_agree_
         (line["level"], line["event"], line["offset_seconds"], line["max_clock_skew"])
         for line in lines
     ] == [
-        ("WARNING", "clock_skew", 12, 5),
-        ("INFO", "clock_skew_resolved", 1, 5),
+        ("WARNING", "clock_skew", 12.4, 5),
+        ("INFO", "clock_skew_resolved", 0.8, 5),
     ]
-    assert "/ready answers 503" in lines[0]["message"]
+    assert lines[0]["message"].endswith(
+        "/ready answers 503: this instance is 12 s ahead of the database"
+    )
+
+
+def test_near_the_limit_the_log_says_what_the_refusal_says(log_output):
+    watch = clock_skew.SkewWatch()
+    for offset in (5.4, 4.9):
+        clock_skew.record(offset, 5, watch)
+    messages = [line["message"] for line in clock_lines(log_output)]
+    assert messages[0].endswith("this instance is 5.4 s ahead of the database")
+    assert messages[1].endswith("this instance is 4.9 s ahead of the database")
 
 
 def test_each_measurement_is_exported(log_output):

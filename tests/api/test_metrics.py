@@ -164,3 +164,15 @@ def test_no_key_secret_or_code_is_ever_in_it(authed, bearer, api_key, frozen_clo
     assert SECRET not in text
     # A code's six digits could turn up inside a latency's decimals: labels are what could leak.
     assert otp not in {value for _, labels in samples(text) for _, value in labels}
+
+
+def test_a_request_refused_before_its_view_is_counted_under_its_route(authed, bearer):
+    before = scrape(authed, **bearer)
+    assert authed.get("/metrics", HTTP_HOST="attacker.example").status_code == 400
+    after = scrape(authed, **bearer)
+    labels = {"endpoint": "/metrics", "method": "GET", "status": "400"}
+    assert (
+        value(after, "otp_http_requests_total", **labels)
+        - value(before, "otp_http_requests_total", **labels)
+        == 1
+    )

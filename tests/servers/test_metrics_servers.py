@@ -3,6 +3,8 @@ died included, read with prometheus-client's own parser."""
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +12,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from rest_framework import status
 
-from tests.support.servers import start_gunicorn
+from tests.support.backends import dead_port
+from tests.support.servers import ROOT, start_gunicorn
 
 API_KEY = os.environ["API_KEY"]
 BEARER = {"Authorization": f"Bearer {API_KEY}"}
@@ -128,3 +131,36 @@ def test_a_metrics_folder_that_cannot_be_made_stops_gunicorn_with_one_line(tmp_p
         in str(stopped.value)
     )
     assert "Traceback" not in str(stopped.value)
+
+
+def test_each_scrape_measures_whether_each_store_answers(tmp_path):
+    # Redis on a port where nothing listens: the scrape still answers, and says so.
+    server = start_gunicorn(
+        tmp_path, METRICS_PUBLIC="true", CACHE_URL=f"redis://127.0.0.1:{dead_port()}/0"
+    )
+    try:
+        code, _, body = server.request("GET", "/metrics")
+        assert code == status.HTTP_200_OK
+        figures = {
+            sample.labels["store"]: sample.value
+            for family in text_string_to_metric_families(body.decode())
+            if family.name == "otp_storage_up"
+            for sample in family.samples
+        }
+        assert figures == {"database": 1.0, "cache": 0.0}
+    finally:
+        server.stop()
+
+
+def test_operator_commands_count_into_no_instances_folder(tmp_path):
+    folder = tmp_path / "not-made"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "otp", "keyid"],
+        cwd=ROOT,
+        env={**os.environ, "ENV_FILE": "", "PROMETHEUS_MULTIPROC_DIR": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert not folder.exists()
