@@ -8,10 +8,10 @@ from django.db import IntegrityError, connection, transaction
 
 from otp import audit, sealing
 from otp.core import totp
-from otp.core.names import DEFAULT_NAME, InvalidAccount, check_name
+from otp.core.names import DEFAULT_NAME, TEXT_LIMIT, InvalidAccount, check_name
 from otp.core.otpauth import AccountSpec
 from otp.core.principals import Action, Actor, Outcome
-from otp.models import TEXT_LIMIT, Account, Client, VerifyFailures
+from otp.models import Account, Client, VerifyFailures
 
 
 @dataclass(frozen=True)

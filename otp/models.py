@@ -2,7 +2,7 @@
 
 from django.db import models
 
-TEXT_LIMIT = 200  # characters of an account's issuer or label
+from otp.core.names import TEXT_LIMIT  # characters of an account's issuer or label
 
 
 class AcceptedStep(models.Model):

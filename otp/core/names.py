@@ -7,6 +7,8 @@ ACCOUNT_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # The account of OTP_SECRET, served by /otp, /otp/verify and /otp/secure.
 DEFAULT_NAME = "default"
 RESERVED_NAMES = frozenset({DEFAULT_NAME})
+# Characters of an account's issuer or label: what the database's columns hold (otp.models).
+TEXT_LIMIT = 200
 
 
 class InvalidAccount(ValueError):

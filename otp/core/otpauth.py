@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from otp.core import totp
-from otp.core.names import RESERVED_NAMES, InvalidAccount
+from otp.core.names import RESERVED_NAMES, TEXT_LIMIT, InvalidAccount
 
 # A QR code holds under 3 KB and real otpauth URIs are a few hundred characters; the cap keeps an
 # import file's junk line from costing real work.
@@ -90,7 +90,9 @@ def account_spec(
     params = _params(algorithm, digits, period)
     # Google Authenticator shows the issuer parameter when the label's prefix disagrees with it.
     issuer = _printable("issuer", issuer.strip()) or label_issuer
-    return AccountSpec(_secret(secret), params, issuer, account)
+    return AccountSpec(
+        _secret(secret), params, _stored("issuer", issuer), _stored("label", account)
+    )
 
 
 def parse_secret_or_uri(
@@ -107,7 +109,8 @@ def parse_secret_or_uri(
             raise InvalidAccount(f"{', '.join(given)}: {_URI_OPTIONS_REFUSED}")
         return parse_uri(text)
     params = _params(algorithm, digits, period)
-    return AccountSpec(_secret(text), params, _printable("issuer", issuer.strip()))
+    issuer = _stored("issuer", _printable("issuer", issuer.strip()))
+    return AccountSpec(_secret(text), params, issuer)
 
 
 def suggested_name(spec: AccountSpec) -> str:
@@ -153,6 +156,13 @@ def _printable(what: str, value: str) -> str:
     # a right-to-left override would make a listing show another name than the one stored.
     if any(_is_control(char) for char in value):
         raise InvalidAccount(f"the {what} contains control characters")
+    return value
+
+
+def _stored(what: str, value: str) -> str:
+    # Checked here, where each entry of an import file is, so that it is reported with its line.
+    if len(value) > TEXT_LIMIT:
+        raise InvalidAccount(f"the {what} is longer than {TEXT_LIMIT} characters")
     return value
 
 

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 import sqlite3
 
 import pytest
@@ -11,6 +12,8 @@ from django.core.management.base import CommandError
 
 from otp import accounts
 from otp.core import totp
+from otp.core.names import TEXT_LIMIT
+from otp.management.cli import accounts as account_cli
 from otp.models import Account, AuditRecord
 from tests.support.commands import call_otp, manage
 from tests.support.refusals import OTHER_SECRET, SECRET, assert_no_secret, refusal, stored_state
@@ -387,3 +390,108 @@ def test_command_line_import_reports_lines_and_exits_1(data_dir, tmp_path):
         "CommandError: nothing was imported: 1 line is wrong (listed above)",
     ]
     assert account_rows(data_dir) == before
+
+
+# --- import: what is read, and how much ----------------------------------------------------
+
+
+@pytest.mark.parametrize("export", [False, True], ids=["otpauth", "google-authenticator"])
+def test_import_refuses_a_device_without_reading_it(export):
+    flag = ["--google-authenticator"] if export else []
+    assert refusal("account", "import", *flag, "/dev/zero") == "/dev/zero is not a file"
+
+
+def test_import_refuses_a_fifo_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    assert refusal("account", "import", str(fifo)) == f"{fifo} is not a file"
+
+
+TOO_LARGE = "is larger than 1 MiB; an account file holds one line per account"
+
+
+@pytest.mark.parametrize("export", [False, True], ids=["otpauth", "google-authenticator"])
+def test_import_refuses_a_file_over_1_mib_in_one_line(tmp_path, export):
+    path = tmp_path / "huge.txt"
+    path.write_text("# " + "x" * account_cli.MAX_FILE_BYTES)
+    flag = ["--google-authenticator"] if export else []
+    assert refusal("account", "import", *flag, str(path)) == (
+        f"{path} {TOO_LARGE}, far less than that even for thousands of accounts"
+    )
+
+
+def test_import_reads_a_file_of_exactly_1_mib(tmp_path, frozen_clock):
+    line = URI + "\n"
+    padding = "#" * (account_cli.MAX_FILE_BYTES - len(line) - 1) + "\n"
+    path = tmp_path / "full.txt"
+    path.write_text(padding + line)
+    assert path.stat().st_size == account_cli.MAX_FILE_BYTES
+    out, _ = call_otp("account", "import", str(path))
+    assert out.startswith("added account github-bot-example.com ")
+
+
+def test_import_refuses_standard_input_over_1_mib():
+    message = refusal("account", "import", "-", stdin="#" * (account_cli.MAX_FILE_BYTES + 1))
+    assert message.startswith(f"standard input {TOO_LARGE}")
+
+
+class _Pipe(io.TextIOWrapper):
+    """A pipe as sys.stdin is: text over a byte stream, whose read() would take it all."""
+
+    def __init__(self, data: bytes):
+        super().__init__(io.BytesIO(data), encoding="utf-8")
+
+    def read(self, size=-1):
+        raise AssertionError("the text layer was read, unbounded or in characters")
+
+
+def test_import_reads_piped_standard_input_in_bounded_bytes(frozen_clock):
+    out = io.StringIO()
+    call_command("otp", "account", "import", "-", stdin=_Pipe(URI.encode() + b"\n"), stdout=out)
+    assert out.getvalue().startswith("added account github-bot-example.com ")
+    with pytest.raises(CommandError) as refused:
+        call_command(
+            "otp",
+            "account",
+            "import",
+            "-",
+            stdin=_Pipe(b"\0" * (account_cli.MAX_FILE_BYTES + 1)),
+            stdout=io.StringIO(),
+        )
+    assert str(refused.value).startswith(f"standard input {TOO_LARGE}")
+    assert Account.objects.count() == 1
+
+
+def test_add_refuses_standard_input_over_1_mib():
+    message = refusal("account", "add", "bot", stdin=SECRET + "\n" * account_cli.MAX_FILE_BYTES)
+    assert message.startswith(f"standard input {TOO_LARGE}")
+
+
+# --- the issuer and label limit, line by line ------------------------------------------------
+
+
+def test_import_reports_a_long_issuer_by_its_line_with_the_other_wrong_lines(tmp_path):
+    long_issuer = "I" * (TEXT_LIMIT + 1)
+    path = write_import_file(
+        tmp_path,
+        f"long otpauth://totp/A?secret={SECRET}&issuer={long_issuer}",
+        f"otpauth://totp/{'L' * (TEXT_LIMIT + 1)}?secret={OTHER_SECRET}",
+        f"otpauth://hotp/C?secret={SECRET}&counter=3",
+        f"fits otpauth://totp/B?secret={SECRET}&issuer={'I' * TEXT_LIMIT}",
+    )
+    before = stored_state()
+    err = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("otp", "account", "import", path, stdout=io.StringIO(), stderr=err)
+    assert str(refused.value) == "nothing was imported: 3 lines are wrong (listed above)"
+    assert err.getvalue().splitlines() == [
+        f"line 1: the issuer is longer than {TEXT_LIMIT} characters",
+        f"line 2: the label is longer than {TEXT_LIMIT} characters",
+        "line 3: HOTP (counter-based) URIs are not supported; only otpauth://totp/",
+    ]
+    assert stored_state() == before
+
+
+def test_the_parsers_limit_is_the_one_the_database_holds():
+    assert Account._meta.get_field("issuer").max_length == TEXT_LIMIT
+    assert Account._meta.get_field("label").max_length == TEXT_LIMIT

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 
 from otp import accounts
 from otp.core import totp
+from otp.core.names import TEXT_LIMIT
 from otp.models import AuditRecord
 from tests.support.commands import call_otp
 from tests.support.google_export import (
@@ -313,4 +314,24 @@ def test_a_missing_part_refuses_the_whole_import_with_every_other_problem(tmp_pa
         f"line 2: {MISSING_2_OF_3}",
         "line 5: part 2 of 2 of this export is missing; export again, or add the missing "
         "part's URI",
+    ]
+
+
+def test_import_reports_a_long_issuer_by_its_line_and_entry_with_the_others(tmp_path):
+    path = write_export(
+        tmp_path,
+        export_uri(
+            payload(
+                entry(SECRET, "bot", "I" * (TEXT_LIMIT + 1)),
+                entry(OTHER_SECRET, "L" * (TEXT_LIMIT + 1), "GitHub"),
+            )
+        ),
+        export_uri(payload(entry(THIRD_SECRET, "counter", "ACME", kind=HOTP))),
+    )
+    message, problems = refused_import(path)
+    assert message == "nothing was imported: 3 problems (listed above)"
+    assert problems == [
+        f"line 1, entry 1: the issuer is longer than {TEXT_LIMIT} characters",
+        f"line 1, entry 2: the label is longer than {TEXT_LIMIT} characters",
+        "line 2, entry 1: HOTP (counter-based) entries are not supported; only TOTP",
     ]

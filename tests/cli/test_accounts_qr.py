@@ -196,3 +196,119 @@ def test_a_refused_qr_code_changes_nothing_already_stored(tmp_path, frozen_clock
         add_qr("other", write_blank_png(tmp_path))
     assert list(Account.objects.values_list("name", flat=True)) == ["github-bot"]
     assert AuditRecord.objects.count() == 1
+
+
+# --- sizes zxing-cpp cannot take, what a code holds, split codes, transparency ---------------
+
+
+@pytest.mark.parametrize("size", [(70_000, 10), (10, 70_000)])
+def test_add_refuses_an_image_wider_or_taller_than_zxing_takes(tmp_path, size):
+    path = tmp_path / "wide.png"
+    Image.new("L", size, 255).save(path)
+    width, height = size
+    assert refusal("account", "add", "bot", "--qr", str(path)) == (
+        f"{path} is {width:,} x {height:,} pixels: no side of a screenshot of a QR code is "
+        "over 65,535"
+    )
+
+
+def test_add_refuses_a_one_pixel_wide_column_of_40_million_before_decoding(tmp_path):
+    path = header_only_png(tmp_path, 1, 40_000_000)
+    assert "no side of a screenshot of a QR code is over 65,535" in refusal(
+        "account", "add", "bot", "--qr", str(path)
+    )
+
+
+def test_add_reports_zxing_refusing_an_image_in_one_line(tmp_path, monkeypatch):
+    def refuse(*_args, **_options):
+        raise ValueError("Maximum image width/height is 65535")
+
+    monkeypatch.setattr("zxingcpp.read_barcodes", refuse)
+    path = qr_png(tmp_path, URI)
+    assert refusal("account", "add", "bot", "--qr", str(path)) == (
+        f"{path} cannot be searched for a QR code"
+    )
+
+
+def qr_of_bytes(tmp_path, data: bytes):
+    path = tmp_path / "bytes.png"
+    segno.make(data, micro=False, mode="byte").save(path, kind="png", scale=6, border=8)
+    return path
+
+
+def test_add_checks_the_bytes_a_code_holds_as_standard_input_is_checked(tmp_path):
+    held = f"{URI}&x=1".replace("issuer=GitHub", "issuer=Bin\x00\xff\xfe").encode()
+    from_stdin = refusal("account", "add", "bot", stdin=held.decode())
+    assert from_stdin == "the URI contains control characters"
+    assert refusal("account", "add", "bot", "--qr", str(qr_of_bytes(tmp_path, held))) == from_stdin
+
+
+def test_add_refuses_a_code_that_is_not_utf8_without_quoting_it(tmp_path):
+    path = qr_of_bytes(tmp_path, URI.replace("GitHub", "Bin").encode() + b"\xff\xfe")
+    assert refusal("account", "add", "bot", "--qr", str(path)) == (
+        f"the QR code in {path} does not hold UTF-8 text"
+    )
+
+
+def test_add_reads_a_utf8_issuer_from_the_code_as_from_standard_input(tmp_path, frozen_clock):
+    held = f"otpauth://totp/Soci%C3%A9t%C3%A9:bot?secret={SECRET}&issuer=Société"
+    add_qr("societe", qr_of_bytes(tmp_path, held.encode()))
+    add("from-stdin", held)
+    assert accounts.get_account("societe").issuer == "Société"
+    assert accounts.get_account("from-stdin").issuer == "Société"
+
+
+def add(name, text):
+    return call_otp("account", "add", name, stdin=text)
+
+
+def test_add_refuses_a_code_holding_two_lines_as_standard_input_would(tmp_path):
+    path = qr_of_bytes(tmp_path, f"{URI}\n{URI}".encode())
+    assert refusal("account", "add", "bot", "--qr", str(path)) == (
+        f"the QR code in {path} holds 2 lines; give one URI or secret (account import takes a "
+        "file of several)"
+    )
+
+
+@pytest.mark.parametrize(("count", "error"), [(2, "L"), (2, "H"), (3, "M")])
+def test_add_refuses_each_symbol_of_a_code_split_over_several(tmp_path, count, error):
+    long_uri = f"{URI}&issuer-note={'x' * 120}"
+    symbols = segno.make_sequence(long_uri, symbol_count=count, error=error, boost_error=False)
+    assert len(symbols) == count
+    for index, symbol in enumerate(symbols):
+        path = tmp_path / f"part{index}.png"
+        symbol.save(path, kind="png", scale=6, border=8)
+        assert refusal("account", "add", "bot", "--qr", str(path)) == (
+            f"{path} shows part {index + 1} of a QR code split over {count} symbols; an "
+            "otpauth://totp/ URI is one QR code: show the site's QR code whole"
+        )
+
+
+@pytest.mark.parametrize("version", [5, 7, 20, 40])
+def test_add_takes_a_whole_code_of_any_size_as_whole(tmp_path, frozen_clock, version):
+    path = tmp_path / "big.png"
+    symbol = segno.make(URI, version=version, error="L", boost_error=False, micro=False)
+    symbol.save(path, kind="png", scale=3, border=4)
+    out, _ = add_qr("bot", path)
+    assert out.startswith("added account bot ")
+
+
+def test_add_finds_a_code_on_a_transparent_background(tmp_path, frozen_clock):
+    """Dark modules opaque black; the light area transparent black, as screenshot tools and
+    segno (light=None) write it. Converted to grey without compositing, it is all black."""
+    with Image.open(qr_png(tmp_path, URI)) as code:
+        grey = code.convert("L")
+    transparent = Image.new("RGBA", grey.size, (0, 0, 0, 0))
+    transparent.putalpha(grey.point(lambda level: 255 - level))
+    path = tmp_path / "transparent.png"
+    transparent.save(path)
+    out, _ = add_qr("github-bot", path)
+    assert out.startswith("added account github-bot (issuer GitHub,")
+    assert accounts.get_account("github-bot").secret == SECRET
+
+
+def test_add_finds_a_code_on_a_palette_image_with_a_transparent_background(tmp_path, frozen_clock):
+    path = tmp_path / "palette.png"
+    segno.make(URI, micro=False).save(path, kind="png", scale=6, border=8, light=None)
+    out, _ = add_qr("github-bot", path)
+    assert out.startswith("added account github-bot (issuer GitHub,")

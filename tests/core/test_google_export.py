@@ -328,3 +328,13 @@ def test_many_missing_parts_are_counted_in_one_line_however_many_an_export_claim
         f"part {n} of {few} of this export is missing; export again, or add the missing part's URI"
         for n in range(2, few + 1)
     ]
+
+
+def test_an_entry_whose_issuer_storage_cannot_hold_is_refused_alone():
+    export = parse_export_uri(
+        export_uri(payload(entry(SECRET, "bot", "I" * 201), entry(SECRET, "ok", "GitHub")))
+    )
+    first, second = export.accounts
+    assert isinstance(first, InvalidAccount)
+    assert str(first) == "the issuer is longer than 200 characters"
+    assert second.issuer == "GitHub"

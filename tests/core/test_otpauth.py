@@ -330,3 +330,25 @@ def test_repr_and_str_of_a_spec_hide_the_secret():
         assert "<hidden>" in shown
         assert "'bot@example.com'" in shown
         assert "digits=8" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        (uri(f"secret={SECRET}&issuer={'I' * 201}"), "issuer"),
+        (uri(f"secret={SECRET}", label=f"{'I' * 201}:bot"), "issuer"),
+        (uri(f"secret={SECRET}", label=f"Example:{'L' * 201}"), "label"),
+    ],
+)
+def test_an_issuer_or_label_longer_than_storage_holds_is_refused_when_parsed(text, what):
+    assert refusal(parse_uri, text) == f"the {what} is longer than 200 characters"
+
+
+def test_an_issuer_and_label_of_200_characters_are_taken():
+    spec = parse_uri(uri(f"secret={SECRET}&issuer={'I' * 200}", label=f"X:{'L' * 200}"))
+    assert (len(spec.issuer), len(spec.label)) == (200, 200)
+
+
+def test_a_bare_secrets_issuer_longer_than_storage_holds_is_refused():
+    message = refusal(parse_secret_or_uri, SECRET, issuer="I" * 201)
+    assert message == "the issuer is longer than 200 characters"

@@ -2,6 +2,8 @@
 
 import argparse
 import getpass
+import os
+import stat
 
 from django.core.management.base import CommandError
 
@@ -110,7 +112,12 @@ def add_account(command, options) -> None:
     name = options["name"]
     try:
         check_name(name)  # before the secret is asked for, not after
-        text = qr_image.otpauth_uri_in(options["qr"]) if options["qr"] else _one_line(command.stdin)
+        if options["qr"]:
+            # Read as standard input is, so that the same checks apply to what the code holds.
+            path = options["qr"]
+            text = _one_line(qr_image.otpauth_uri_in(path), f"the QR code in {path}")
+        else:
+            text = _one_line(_typed_or_piped(command.stdin), "standard input")
         spec = parse_secret_or_uri(
             text,
             issuer=options["issuer"],
@@ -194,26 +201,35 @@ def describe(name: str, spec: AccountSpec) -> str:
     )
 
 
-def _one_line(stdin) -> str:
+def _typed_or_piped(stdin) -> str:
     if stdin.isatty():
         # Typed at a terminal: not echoed, so it stays out of the scrollback.
         try:
-            text = getpass.getpass("otpauth URI or base32 secret (not shown): ")
+            return getpass.getpass("otpauth URI or base32 secret (not shown): ")
         except EOFError:
-            text = ""
-    else:
-        text = stdin.read()
+            return ""
+    return _bounded_text(stdin, "standard input")
+
+
+def _one_line(text: str, source: str) -> str:
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
         raise CommandError(
-            "standard input is empty; give the otpauth://totp/ URI or the base32 secret there"
+            f"{source} is empty; give the otpauth://totp/ URI or the base32 secret there"
         )
     if len(lines) > 1:
         raise CommandError(
-            f"standard input holds {len(lines)} lines; give one URI or secret "
+            f"{source} holds {len(lines)} lines; give one URI or secret "
             "(account import takes a file of several)"
         )
     return lines[0]
+
+
+# An import file is at most this many bytes. A Google Authenticator export of hundreds of
+# accounts is a few hundred KB, a file of otpauth URIs some 200 bytes an account: no real file
+# comes near it, and the whole file is held in memory (a device such as /dev/zero never ends).
+MAX_FILE_BYTES = 1024 * 1024
+_MAX_FILE_SHOWN = "1 MiB"
 
 
 def _lines_of(path: str, stdin) -> list[str]:
@@ -221,17 +237,58 @@ def _lines_of(path: str, stdin) -> list[str]:
         if stdin.isatty():
             # Lines typed at a terminal would be echoed, secrets and all.
             raise CommandError("account import - reads a file piped in, not typed; or name a file")
-        return stdin.read().splitlines()
+        return _bounded_text(stdin, _shown(path)).splitlines()
+    try:
+        # Not blocking: opening a FIFO to read would wait for a writer. A regular file's reads
+        # are not changed by it.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as unreadable:
+        raise CommandError(_unreadable(path, unreadable)) from None
+    with os.fdopen(descriptor, "rb") as file:
+        try:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                # A device or FIFO may never end, or block the read.
+                raise CommandError(f"{path} is not a file")
+            data = file.read(MAX_FILE_BYTES + 1)
+        except OSError as unreadable:
+            raise CommandError(_unreadable(path, unreadable)) from None
+    return _decoded(data, path).splitlines()
+
+
+def _bounded_text(stream, source: str) -> str:
+    """At most MAX_FILE_BYTES of `stream` (a pipe, or whatever standard input is), as text."""
+    binary = getattr(stream, "buffer", None)
+    if binary is None:  # already text (a StringIO): bounded in characters instead
+        text = stream.read(MAX_FILE_BYTES + 1)
+        if len(text) > MAX_FILE_BYTES:
+            raise CommandError(_too_large(source))
+        return text.removeprefix("\ufeff")
+    try:
+        data = binary.read(MAX_FILE_BYTES + 1)
+    except OSError as unreadable:
+        raise CommandError(_unreadable(source, unreadable)) from None
+    return _decoded(data, source)
+
+
+def _decoded(data: bytes, source: str) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise CommandError(_too_large(source))
     try:
         # utf-8-sig: a byte-order mark from a Windows editor is not part of the first URI.
-        with open(path, encoding="utf-8-sig") as file:
-            return file.read().splitlines()
-    except OSError as unreadable:
-        raise CommandError(
-            f"cannot read {_shown(path)}: {unreadable.strerror or type(unreadable).__name__}"
-        ) from None
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise CommandError(f"{_shown(path)} is not UTF-8 text") from None
+        raise CommandError(f"{source} is not UTF-8 text") from None
+
+
+def _too_large(source: str) -> str:
+    return (
+        f"{source} is larger than {_MAX_FILE_SHOWN}; an account file holds one line per "
+        "account, far less than that even for thousands of accounts"
+    )
+
+
+def _unreadable(source: str, error: OSError) -> str:
+    return f"cannot read {source}: {error.strerror or type(error).__name__}"
 
 
 def _wrong(problems: list[str], export: bool) -> str:
