@@ -2,8 +2,6 @@
 
 import argparse
 import getpass
-import os
-import stat
 
 from django.core.management.base import CommandError
 
@@ -11,7 +9,7 @@ from otp import accounts, audit, sealing
 from otp.core import clock, totp
 from otp.core.names import ACCOUNT_NAME, DEFAULT_NAME, InvalidAccount, check_name
 from otp.core.otpauth import AccountSpec, parse_secret_or_uri
-from otp.management.cli import account_file, listing, qr_image
+from otp.management.cli import account_file, files, listing, qr_image
 from otp.models import Account
 
 COLUMNS = {
@@ -238,20 +236,11 @@ def _lines_of(path: str, stdin) -> list[str]:
             # Lines typed at a terminal would be echoed, secrets and all.
             raise CommandError("account import - reads a file piped in, not typed; or name a file")
         return _bounded_text(stdin, _shown(path)).splitlines()
-    try:
-        # Not blocking: opening a FIFO to read would wait for a writer. A regular file's reads
-        # are not changed by it.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as unreadable:
-        raise CommandError(_unreadable(path, unreadable)) from None
-    with os.fdopen(descriptor, "rb") as file:
+    with files.open_regular(path) as file:
         try:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-                # A device or FIFO may never end, or block the read.
-                raise CommandError(f"{path} is not a file")
             data = file.read(MAX_FILE_BYTES + 1)
-        except OSError as unreadable:
-            raise CommandError(_unreadable(path, unreadable)) from None
+        except OSError as error:
+            raise CommandError(files.unreadable(path, error)) from None
     return _decoded(data, path).splitlines()
 
 
@@ -265,8 +254,8 @@ def _bounded_text(stream, source: str) -> str:
         return text.removeprefix("\ufeff")
     try:
         data = binary.read(MAX_FILE_BYTES + 1)
-    except OSError as unreadable:
-        raise CommandError(_unreadable(source, unreadable)) from None
+    except OSError as error:
+        raise CommandError(files.unreadable(source, error)) from None
     return _decoded(data, source)
 
 
@@ -285,10 +274,6 @@ def _too_large(source: str) -> str:
         f"{source} is larger than {_MAX_FILE_SHOWN}; an account file holds one line per "
         "account, far less than that even for thousands of accounts"
     )
-
-
-def _unreadable(source: str, error: OSError) -> str:
-    return f"cannot read {source}: {error.strerror or type(error).__name__}"
 
 
 def _wrong(problems: list[str], export: bool) -> str:

@@ -1,12 +1,12 @@
 """The otpauth URI in a screenshot of a QR code: decoded from the image file, never kept."""
 
-import os
-import stat
 import warnings
 
 import zxingcpp
 from django.core.management.base import CommandError
 from PIL import Image
+
+from otp.management.cli import files
 
 # What screenshots are saved as. Naming them keeps Pillow's other, rarer decoders (and their
 # bugs) away from whatever file is given.
@@ -34,7 +34,7 @@ def otpauth_uri_in(path: str) -> str:
 
 
 def _qr_text(path: str) -> str:
-    with _image(path) as image:
+    with files.open_regular(path) as file, _image(file, path) as image:
         try:
             pixels = _grey(image)
         except (OSError, SyntaxError, ValueError):
@@ -137,23 +137,19 @@ def _sequence_part(code) -> tuple[int, int] | None:
     return (index + 1, count) if index < count else None
 
 
-def _image(path: str) -> Image.Image:
+def _image(file, path: str) -> Image.Image:
+    """The image in `file` (opened from `path`), read lazily: `file` stays open while it is."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            # A FIFO or device would block the read or never end it.
-            raise CommandError(f"{path} is not a file")
         with warnings.catch_warnings():
             # Pillow only warns of an image a little over its own limit: refuse it instead.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(path, formats=IMAGE_FORMATS)
+            image = Image.open(file, formats=IMAGE_FORMATS)
     except Image.UnidentifiedImageError:
         raise CommandError(f"{path} is not a PNG or JPEG image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise CommandError(_too_large(path)) from None
-    except OSError as unreadable:
-        raise CommandError(
-            f"cannot read {path}: {unreadable.strerror or type(unreadable).__name__}"
-        ) from None
+    except OSError as error:
+        raise CommandError(files.unreadable(path, error)) from None
     except SyntaxError:
         # Pillow's PNG reader says "broken PNG file" this way.
         raise CommandError(_damaged(path)) from None
