@@ -6,13 +6,13 @@ test_metrics_servers.py scrapes a real gunicorn whose workers count into files.
 
 import pytest
 from django.test import override_settings
-from prometheus_client.parser import text_string_to_metric_families
 from rest_framework import status
 from rest_framework.test import APIClient
 
 from otp.core.credentials import key_id
 from otp.models import AuditRecord
 from tests.support.factories import add_account, new_client
+from tests.support.prometheus import samples, value
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
@@ -23,18 +23,6 @@ def scrape(client, **credentials) -> dict:
     assert response.status_code == status.HTTP_200_OK, response.content
     assert response["Content-Type"].startswith("text/plain")
     return samples(response.content.decode())
-
-
-def samples(text: str) -> dict:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(figures: dict, name: str, **labels) -> float:
-    return figures.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import json
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from rest_framework import status
 
 from tests.support.backends import (
@@ -14,6 +13,7 @@ from tests.support.backends import (
     storage_env,
     unavailable,
 )
+from tests.support.prometheus import samples
 from tests.support.servers import start_gunicorn
 
 # Debian's package libfaketime; the folder is the architecture's (x86_64-linux-gnu, ...).
@@ -137,9 +137,7 @@ def test_each_scrape_exports_the_offset_measured_then(start):
 
     def offset() -> float:
         _, _, body = server.request("GET", "/metrics")
-        families = text_string_to_metric_families(body.decode())
-        (family,) = [family for family in families if family.name == "otp_clock_offset_seconds"]
-        return family.samples[0].value
+        return samples(body.decode())[("otp_clock_offset_seconds", ())]
 
     assert offset() == pytest.approx(SHIFT, abs=1)
     shift_file.write_text("+0\n")

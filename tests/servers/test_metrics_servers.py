@@ -9,10 +9,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from rest_framework import status
 
 from tests.support.backends import dead_port
+from tests.support.prometheus import samples
 from tests.support.servers import ROOT, start_gunicorn
 
 API_KEY = os.environ["API_KEY"]
@@ -25,11 +25,7 @@ def scrape(server) -> dict:
     code, headers, body = server.request("GET", "/metrics", headers=BEARER)
     assert code == status.HTTP_200_OK
     assert headers["Content-Type"].startswith("text/plain")
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(body.decode())
-        for sample in family.samples
-    }
+    return samples(body.decode())
 
 
 def issued(figures: dict) -> float:
@@ -142,12 +138,11 @@ def test_each_scrape_measures_whether_each_store_answers(tmp_path):
         code, _, body = server.request("GET", "/metrics")
         assert code == status.HTTP_200_OK
         figures = {
-            sample.labels["store"]: sample.value
-            for family in text_string_to_metric_families(body.decode())
-            if family.name == "otp_storage_up"
-            for sample in family.samples
+            labels: figure
+            for (name, labels), figure in samples(body.decode()).items()
+            if name == "otp_storage_up"
         }
-        assert figures == {"database": 1.0, "cache": 0.0}
+        assert figures == {(("store", "database"),): 1.0, (("store", "cache"),): 0.0}
     finally:
         server.stop()
 
