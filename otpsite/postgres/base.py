@@ -1,6 +1,7 @@
 """The backend's DatabaseWrapper: Django's, handing out only pooled connections still open."""
 
 import select
+import sys
 
 from django.db.backends.postgresql import base
 
@@ -32,10 +33,16 @@ def _closed_by_server(connection) -> bool:
     if connection.closed:
         return True
     # poll, not select: a worker with a thousand client connections has descriptors past
-    # select's limit of 1024.
-    poller = select.poll()
+    # select's limit of 1024. The standard library's: a check that never waits has no use for
+    # gevent's stand-in, which costs a watcher, a result object and a timer on every request.
+    poller = _poll()
     try:
         poller.register(connection.fileno(), select.POLLIN)
         return bool(poller.poll(0))
     except (OSError, ValueError):
         return True
+
+
+def _poll():
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey.get_original("select", "poll")() if monkey else select.poll()
