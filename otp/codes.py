@@ -5,9 +5,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 
-from otp import accounts, audit
+from otp import accounts, audit, lock_holding
 from otp.accounts import TotpAccount
 from otp.core import totp
 from otp.core.principals import Action, Actor, Outcome
@@ -52,10 +52,16 @@ class Verification:
 
 # Verifications of one account take turns on its counter's row lock in the database. Within a
 # worker process (whose gevent workers serve many requests at once) they take turns here first,
-# so that the database's queue for that lock holds at most one of each worker's requests
-# (docs/PERFORMANCE.md: verify on PostgreSQL).
+# so that the database's queue for that lock holds at most one of each worker's requests; and
+# while one holds the locks, its worker stays with it (otp.lock_holding; docs/PERFORMANCE.md:
+# verify on PostgreSQL).
 _turns: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
 _turns_guard = threading.Lock()
+# How long a verification waits for its turn. A turn normally lasts milliseconds; behind one
+# stuck on a database that stopped answering (which gives up after its storage budget,
+# otpsite/postgres/deadline.py), each queued verification would add a wait of its own for a
+# connection, and the last would answer long after 5 s. Instead they answer 503 in time.
+TURN_SECONDS = 3.0
 
 
 def verify(account: TotpAccount, code: str, actor: Actor, at: int) -> Verification:
@@ -63,20 +69,28 @@ def verify(account: TotpAccount, code: str, actor: Actor, at: int) -> Verificati
     together in one transaction, or not at all."""
     with _turns_guard:
         turn = _turns[account.name]
-    with turn, transaction.atomic():
-        counter = backoff.lock_counter(account.name) if settings.VERIFY_FAILURE_LIMIT else None
-        wait = backoff.seconds_blocked(counter, at) if counter else 0
-        if wait:
-            result = Verification(Outcome.THROTTLED, wait)
-        else:
-            result = Verification(_check(account, code, at))
-            if counter and result.outcome == Outcome.INVALID:
-                backoff.count_failure(counter, at)
-            elif counter and result.outcome == Outcome.VALID:
-                backoff.reset(counter)
-        audit.record(
-            actor, action=Action.VERIFY, outcome=result.outcome, account=account.name, at=at
-        )
+    if not turn.acquire(timeout=TURN_SECONDS):
+        # The storage outage path: a 503, logged as the database's.
+        raise OperationalError("an earlier verification of the account has not finished")
+    try:
+        with lock_holding.holding_locks(), transaction.atomic():
+            return _check_and_record(account, code, actor, at)
+    finally:
+        turn.release()
+
+
+def _check_and_record(account: TotpAccount, code: str, actor: Actor, at: int) -> Verification:
+    counter = backoff.lock_counter(account.name) if settings.VERIFY_FAILURE_LIMIT else None
+    wait = backoff.seconds_blocked(counter, at) if counter else 0
+    if wait:
+        result = Verification(Outcome.THROTTLED, wait)
+    else:
+        result = Verification(_check(account, code, at))
+        if counter and result.outcome == Outcome.INVALID:
+            backoff.count_failure(counter, at)
+        elif counter and result.outcome == Outcome.VALID:
+            backoff.reset(counter)
+    audit.record(actor, action=Action.VERIFY, outcome=result.outcome, account=account.name, at=at)
     return result
 
 

@@ -12,6 +12,9 @@ import time
 import psycopg
 from psycopg import errors
 
+from otp import lock_holding
+from otpsite.postgres import lock_waits
+
 # From the start of a request, for everything it waits for on PostgreSQL together (the pool's
 # own wait for a free connection is bounded by its "timeout", set in settings). A request takes
 # milliseconds; lock waits are bounded on the server by lock_timeout.
@@ -34,14 +37,19 @@ class DeadlineConnection(psycopg.Connection):
     def wait(self, gen, interval: float = _WAIT_INTERVAL, timeout: float | None = None):
         deadline = _deadline.get()
         if timeout is not None or deadline is None:
-            return super().wait(gen, interval, timeout)
+            return self._waiting(gen, interval, timeout)
         try:
-            return super().wait(gen, interval, max(0.0, deadline - time.monotonic()))
+            return self._waiting(gen, interval, max(0.0, deadline - time.monotonic()))
         except errors._WaitTimeout:
             # Halfway through a statement: what the server has done is unknown, so nothing more
             # may be sent on this connection. Closed, Django drops it and the pool replaces it.
             self.pgconn.finish()
             raise psycopg.OperationalError("PostgreSQL did not answer in time") from None
+
+    def _waiting(self, gen, interval, timeout):
+        if lock_holding.holding() and lock_waits.in_gevent_worker():
+            return lock_waits.wait(gen, self.pgconn.socket, timeout)
+        return super().wait(gen, interval, timeout)
 
 
 class RequestDeadlineMiddleware:

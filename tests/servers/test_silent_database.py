@@ -96,3 +96,61 @@ def test_a_silent_database_is_503_within_5_seconds_then_recovers(behind_proxy):
     assert "WORKER TIMEOUT" not in log
     errors = [json.loads(line) for line in log.splitlines() if '"level": "ERROR"' in line]
     assert all(line.get("event") == "storage_unavailable" for line in errors)
+
+
+@pytest.fixture
+def verifying_behind_proxy(tmp_path, postgres, redis_server):  # noqa: F811
+    """As behind_proxy, without the address lockout: a verification's first statement is then
+    inside its transaction, where it holds the account's locks (otpsite/postgres/lock_waits.py)."""
+    proxy = TcpProxy(POSTGRES_PORT)
+    proxy.start()
+    server = start_gunicorn(
+        tmp_path,
+        DATABASE_URL=postgres.url(postgres.new_database(), proxy.port),
+        CACHE_URL=redis_server(),
+        WEB_CONCURRENCY=str(WORKERS),
+        AUTH_FAILURE_LIMIT="0",
+    )
+    yield server, proxy
+    server.stop()
+    proxy.stop()
+
+
+def test_verifications_holding_locks_on_a_silent_database_hold_up_no_one(
+    verifying_behind_proxy,
+):
+    server, proxy = verifying_behind_proxy
+    body = json.dumps({"otp": "000000"}).encode()
+    verify = raw_request("POST", "/otp/verify", {**KEY, "Content-Type": "application/json"}, body)
+    for _ in range(2 * WORKERS):
+        assert send(server.port, verify).status == status.HTTP_200_OK
+    proxy.hold()
+    results: list = [None] * CONCURRENT
+
+    def one(index: int) -> None:
+        started = time.monotonic()
+        with connect(server.port) as sock:
+            sock.settimeout(3 * ANSWER_WITHIN_SECONDS)
+            sock.sendall(verify)
+            results[index] = (read_reply(sock).status, time.monotonic() - started)
+
+    threads = [threading.Thread(target=one, args=(index,)) for index in range(CONCURRENT)]
+    try:
+        for thread in threads:
+            thread.start()
+        # Meanwhile the workers answer what needs no storage at once.
+        health = []
+        while any(thread.is_alive() for thread in threads) and len(health) < 20:
+            started = time.monotonic()
+            assert send(server.port, raw_request("GET", "/health", {})).status == 200
+            health.append(time.monotonic() - started)
+            time.sleep(0.1)
+        for thread in threads:
+            thread.join(4 * ANSWER_WITHIN_SECONDS)
+    finally:
+        proxy.release()
+    assert None not in results, "a verification got no answer"
+    assert [code for code, _ in results] == [status.HTTP_503_SERVICE_UNAVAILABLE] * CONCURRENT
+    assert max(seconds for _, seconds in results) < ANSWER_WITHIN_SECONDS
+    assert len(health) >= 5
+    assert max(health) < 0.5
