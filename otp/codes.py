@@ -73,7 +73,7 @@ def verify(account: TotpAccount, code: str, actor: Actor, at: int) -> Verificati
         # The storage outage path: a 503, logged as the database's.
         raise OperationalError("an earlier verification of the account has not finished")
     try:
-        with lock_holding.holding_locks(), transaction.atomic():
+        with lock_holding.transaction_scope(), transaction.atomic():
             return _check_and_record(account, code, actor, at)
     finally:
         turn.release()

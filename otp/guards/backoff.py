@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection
 
+from otp import lock_holding
+
 FIRST_DELAY_SECONDS = 30  # one TOTP period: at most VERIFY_FAILURE_LIMIT guesses per code
 MAX_DELAY_SECONDS = 15 * 60
 
@@ -46,6 +48,7 @@ def lock_counter(account: str) -> Counter:
     (SQLite's IMMEDIATE transactions serialise writers already; on PostgreSQL the upsert's
     update locks the row, existing or just inserted).
     """
+    lock_holding.taking_locks()
     with connection.cursor() as cursor:
         cursor.execute(_LOCK, [account])
         failures, blocked_until = cursor.fetchone()

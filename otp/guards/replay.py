@@ -2,6 +2,8 @@
 
 from django.db import connection
 
+from otp import lock_holding
+
 # Plain SQL, portable between SQLite (3.24+) and PostgreSQL: building the same statement through
 # the ORM cost several times the query itself on every verification (bench/profile_request.py;
 # docs/PERFORMANCE.md, "Plain SQL on the hot paths").
@@ -23,6 +25,7 @@ def accept_step(fingerprint: str, step: int) -> bool:
     condition false. One statement, so it needs no transaction (or savepoint, two more round
     trips) of its own: it joins the caller's, committed before the caller answers.
     """
+    lock_holding.taking_locks()
     with connection.cursor() as cursor:
         cursor.execute(_ACCEPT, [fingerprint, step])
         return cursor.rowcount == 1

@@ -18,7 +18,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import contextlib, json, sys, time
+import json, sys, time
 
 import gevent
 
@@ -37,7 +37,9 @@ ticker = gevent.spawn(tick)
 gevent.sleep(0)
 
 def answer(seconds, holding):
-    with lock_holding.holding_locks() if holding else contextlib.nullcontext():
+    with lock_holding.transaction_scope():
+        if holding:
+            lock_holding.taking_locks()
         started = time.monotonic()
         value = connection.execute("SELECT pg_sleep(%s), 42", [seconds]).fetchone()[1]
         ended = time.monotonic()
