@@ -40,6 +40,7 @@ from bench.loadtest import (
     Variant,
     bounded_env_int,
     descendants,
+    fresh_secrets,
     machine_lines,
     machine_ticks,
     process_ticks,
@@ -215,11 +216,7 @@ def backend_report(backend: str, scratch: Path) -> list[str]:
     warmup = bounded_env_int("BENCH_WARMUP", 2, 0, 5)
     waiters_count = bounded_env_int("BENCH_WAITERS", 200, 0, 900)
     shutdown_seconds = bounded_env_int("BENCH_SHUTDOWN_SECONDS", 3, 1, 10)
-    secrets_env = {
-        "API_KEY": secrets.token_urlsafe(32),
-        "OTP_SECRET": base64.b32encode(secrets.token_bytes(20)).decode(),
-        "OTP_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
+    secrets_env = fresh_secrets()
     lines = [f"### {backend}, {connections} connections, {duration} s after {warmup} s", ""]
     storage = Storage(backend, scratch)
     with storage as storage_env:

@@ -171,6 +171,16 @@ def variants_from_env() -> list[Variant]:
     return [Variant(os.environ.get("BENCH_LABEL", default_label), workers, args)]
 
 
+def fresh_secrets() -> dict[str, str]:
+    """A new API_KEY, OTP_SECRET and OTP_ENCRYPTION_KEYS (which seals the account scenario's
+    secret and client key in the database): nothing a bench run does can leak a real key."""
+    return {
+        "API_KEY": secrets.token_urlsafe(32),
+        "OTP_SECRET": base64.b32encode(secrets.token_bytes(20)).decode(),
+        "OTP_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
 def extra_server_env() -> dict[str, str]:
     pairs = os.environ.get("BENCH_SERVER_ENV", "").split()
     if not all("=" in pair and pair.split("=", 1)[0] for pair in pairs):
@@ -694,13 +704,7 @@ def main() -> None:
     account_setup = os.environ.get("BENCH_ACCOUNT_SETUP", "") or "auto"
     if account_setup not in ("auto", "cli", "shell"):
         raise SystemExit("bench: BENCH_ACCOUNT_SETUP must be auto, cli or shell")
-    # Fresh secrets per run: nothing here can leak a real key, and no .env is read (ENV_FILE="").
-    secrets_env = {
-        "API_KEY": secrets.token_urlsafe(32),
-        "OTP_SECRET": base64.b32encode(secrets.token_bytes(20)).decode(),
-        # Seals the account scenario's secret and client key in the database.
-        "OTP_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
+    secrets_env = fresh_secrets()
     started = datetime.now(UTC)
     header = [f"# otp-service load test, {started:%Y-%m-%d %H:%M:%S} UTC", "", *machine_lines()]
     header += [

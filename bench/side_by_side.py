@@ -15,8 +15,6 @@ BENCH_CONNECTIONS (per server, default 16), BENCH_ROUNDS (default 3), BENCH_DURA
 default 10), BENCH_SERVER_ENV as for bench/run.sh.
 """
 
-import base64
-import secrets
 import statistics
 import sys
 import tempfile
@@ -30,6 +28,7 @@ from bench.loadtest import (
     Storage,
     Variant,
     bounded_env_int,
+    fresh_secrets,
     server_ticks,
     words_from_env,
     wrk,
@@ -49,11 +48,7 @@ def main() -> None:
     connections = bounded_env_int("BENCH_CONNECTIONS", 16, 1, 256)
     rounds = bounded_env_int("BENCH_ROUNDS", 3, 1, 10)
     duration = bounded_env_int("BENCH_DURATION", 10, 1, 60)
-    secrets_env = {
-        "API_KEY": secrets.token_urlsafe(32),
-        "OTP_SECRET": base64.b32encode(secrets.token_bytes(20)).decode(),
-        "OTP_ENCRYPTION_KEYS": base64.b64encode(secrets.token_bytes(32)).decode(),
-    }
+    secrets_env = fresh_secrets()
     ratios = []
     print(f"{scenario}, {backend}, {connections} connections each, {duration} s per round")
     with tempfile.TemporaryDirectory(prefix="otp-side-by-side-") as scratch_name:

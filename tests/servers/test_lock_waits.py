@@ -2,16 +2,9 @@
 short wait for PostgreSQL, and lets the worker's other requests run through a long one
 (otpsite/postgres/lock_waits.py). Run in a child process: gevent's patching is process-wide."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 from otpsite.postgres.lock_waits import BLOCK_MS
 from tests.support.backends import postgres  # noqa: F401 (fixture)
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.children import report_of
 
 CHILD = r"""
 from gevent import monkey
@@ -56,22 +49,8 @@ print(json.dumps(report))
 """
 
 
-def run_child(url: str) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, url],
-        cwd=ROOT,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.splitlines()[-1])
-
-
 def test_a_request_holding_locks_keeps_its_worker_through_a_short_wait(postgres):  # noqa: F811
-    report = run_child(postgres.url(postgres.new_database()))
+    report = report_of(CHILD, postgres.url(postgres.new_database()))
     assert {each["value"] for each in report.values()} == {42}
     # Holding locks, a 2 ms statement is waited for without letting the other request run...
     assert report["short, holding"]["ticks"] == 0

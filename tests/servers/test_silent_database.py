@@ -2,6 +2,7 @@
 but forwards nothing): every request that needs it is a 503 within 5 s, the log says one line per
 503, and the service recovers without a restart."""
 
+import contextlib
 import json
 import os
 import threading
@@ -26,8 +27,9 @@ CONCURRENT = 8
 RECOVERY_SECONDS = 20
 
 
-@pytest.fixture
-def behind_proxy(tmp_path, postgres, redis_server):  # noqa: F811
+@contextlib.contextmanager
+def served_behind_proxy(tmp_path, postgres, redis_server, **settings):  # noqa: F811
+    """A server whose PostgreSQL is reached through a proxy the test can silence."""
     proxy = TcpProxy(POSTGRES_PORT)
     proxy.start()
     server = start_gunicorn(
@@ -35,10 +37,19 @@ def behind_proxy(tmp_path, postgres, redis_server):  # noqa: F811
         DATABASE_URL=postgres.url(postgres.new_database(), proxy.port),
         CACHE_URL=redis_server(),
         WEB_CONCURRENCY=str(WORKERS),
+        **settings,
     )
-    yield server, proxy
-    server.stop()
-    proxy.stop()
+    try:
+        yield server, proxy
+    finally:
+        server.stop()
+        proxy.stop()
+
+
+@pytest.fixture
+def behind_proxy(tmp_path, postgres, redis_server):  # noqa: F811
+    with served_behind_proxy(tmp_path, postgres, redis_server) as served:
+        yield served
 
 
 def timed_requests(port: int, count: int) -> list[tuple[int, float]]:
@@ -100,20 +111,10 @@ def test_a_silent_database_is_503_within_5_seconds_then_recovers(behind_proxy):
 
 @pytest.fixture
 def verifying_behind_proxy(tmp_path, postgres, redis_server):  # noqa: F811
-    """As behind_proxy, without the address lockout: a verification's first statement is then
-    inside its transaction, where it holds the account's locks (otpsite/postgres/lock_waits.py)."""
-    proxy = TcpProxy(POSTGRES_PORT)
-    proxy.start()
-    server = start_gunicorn(
-        tmp_path,
-        DATABASE_URL=postgres.url(postgres.new_database(), proxy.port),
-        CACHE_URL=redis_server(),
-        WEB_CONCURRENCY=str(WORKERS),
-        AUTH_FAILURE_LIMIT="0",
-    )
-    yield server, proxy
-    server.stop()
-    proxy.stop()
+    """Without the address lockout: a verification's first statement then takes the account's
+    lock (otpsite/postgres/lock_waits.py)."""
+    with served_behind_proxy(tmp_path, postgres, redis_server, AUTH_FAILURE_LIMIT="0") as served:
+        yield served
 
 
 def test_verifications_holding_locks_on_a_silent_database_hold_up_no_one(

@@ -2,15 +2,9 @@
 gevent worker (otpsite/sqlite/base.py). Run in a child process: gevent's patching is
 process-wide and must come before Django loads."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.children import report_of
 
 CHILD = r"""
 from gevent import monkey
@@ -60,25 +54,14 @@ print(json.dumps({"outcome": outcome, "waited": waited, "ticks": len(during)}))
 
 
 def run_child(tmp_path, hold_seconds: float, busy_seconds: float) -> dict:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "otpsite.settings", "DATA_DIR": str(tmp_path)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            CHILD,
-            str(tmp_path / "busy.sqlite3"),
-            str(hold_seconds),
-            str(busy_seconds),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+    return report_of(
+        CHILD,
+        str(tmp_path / "busy.sqlite3"),
+        str(hold_seconds),
+        str(busy_seconds),
+        DJANGO_SETTINGS_MODULE="otpsite.settings",
+        DATA_DIR=str(tmp_path),
     )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return json.loads(result.stdout.splitlines()[-1])
 
 
 @pytest.mark.parametrize("hold_seconds", [0.3])
