@@ -171,6 +171,17 @@ def write_import_file(tmp_path, *lines):
     return str(path)
 
 
+def refused_import(path) -> tuple[str, str]:
+    """`otp account import PATH`, which must refuse the file and store nothing: its one-line
+    error and what it wrote to standard error."""
+    before = stored_state()
+    err = io.StringIO()
+    with pytest.raises(CommandError) as refused:
+        call_command("otp", "account", "import", path, stdout=io.StringIO(), stderr=err)
+    assert stored_state() == before
+    return str(refused.value), err.getvalue()
+
+
 def test_import_adds_every_account_and_prints_one_line_each(tmp_path, frozen_clock):
     path = write_import_file(
         tmp_path,
@@ -211,12 +222,9 @@ def test_import_reports_every_bad_line_by_number_and_stores_nothing(tmp_path, fr
         f"Bad_Name otpauth://totp/F?secret={SECRET}",
         f"otpauth://totp/G?secret={SECRET[:-2]}18",
     )
-    before = stored_state()
-    err = io.StringIO()
-    with pytest.raises(CommandError) as refused:
-        call_command("otp", "account", "import", path, stdout=io.StringIO(), stderr=err)
-    assert str(refused.value) == "nothing was imported: 7 lines are wrong (listed above)"
-    assert err.getvalue().splitlines() == [
+    message, err = refused_import(path)
+    assert message == "nothing was imported: 7 lines are wrong (listed above)"
+    assert err.splitlines() == [
         "line 3: unsupported algorithm (got MD5); use SHA1, SHA256 or SHA512",
         "line 5: HOTP (counter-based) URIs are not supported; only otpauth://totp/",
         "line 6: expected an otpauth://totp/ URI, or a name then the URI",
@@ -226,8 +234,7 @@ def test_import_reports_every_bad_line_by_number_and_stores_nothing(tmp_path, fr
         "line 9: account name must match [a-z0-9][a-z0-9._-]{0,63}",
         "line 10: secret is not valid base32 (letters A-Z and digits 2-7)",
     ]
-    assert_no_secret(err.getvalue())
-    assert stored_state() == before
+    assert_no_secret(err)
 
 
 def test_import_refuses_two_lines_that_make_the_same_name(tmp_path):
@@ -479,17 +486,13 @@ def test_import_reports_a_long_issuer_by_its_line_with_the_other_wrong_lines(tmp
         f"otpauth://hotp/C?secret={SECRET}&counter=3",
         f"fits otpauth://totp/B?secret={SECRET}&issuer={'I' * TEXT_LIMIT}",
     )
-    before = stored_state()
-    err = io.StringIO()
-    with pytest.raises(CommandError) as refused:
-        call_command("otp", "account", "import", path, stdout=io.StringIO(), stderr=err)
-    assert str(refused.value) == "nothing was imported: 3 lines are wrong (listed above)"
-    assert err.getvalue().splitlines() == [
+    message, err = refused_import(path)
+    assert message == "nothing was imported: 3 lines are wrong (listed above)"
+    assert err.splitlines() == [
         f"line 1: the issuer is longer than {TEXT_LIMIT} characters",
         f"line 2: the label is longer than {TEXT_LIMIT} characters",
         "line 3: HOTP (counter-based) URIs are not supported; only otpauth://totp/",
     ]
-    assert stored_state() == before
 
 
 def test_the_parsers_limit_is_the_one_the_database_holds():
