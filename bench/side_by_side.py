@@ -15,6 +15,7 @@ BENCH_CONNECTIONS (per server, default 16), BENCH_ROUNDS (default 3), BENCH_DURA
 default 10), BENCH_SERVER_ENV as for bench/run.sh.
 """
 
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -76,11 +77,14 @@ def run_round(scenario, backend, variants, secrets_env, connections, duration, s
         # Each its own Redis database (loadtest's default is 12).
         for index, storage in enumerate(storages):
             storage.redis_url = storage.redis_url.rsplit("/", 1)[0] + f"/{12 + index}"
-    envs = [storage.__enter__() for storage in storages]
-    servers = []
-    try:
-        for index, (each, env) in enumerate(zip(variants, envs, strict=True)):
+    with contextlib.ExitStack() as cleanup:
+        # Whatever was started is stopped, and whatever storage was made is dropped, even when
+        # a later one fails to start.
+        servers = []
+        for index, (each, storage) in enumerate(zip(variants, storages, strict=True)):
+            env = cleanup.enter_context(storage)
             servers.append(Server("django", each, secrets_env, scratch / f"{index}.log", env))
+            cleanup.callback(servers[-1].stop)
         for server in servers:
             server.wait_until_serving()
             server.check_scenario(scenario)
@@ -90,11 +94,6 @@ def run_round(scenario, backend, variants, secrets_env, connections, duration, s
             servers, lambda server: wrk(server, scenario, connections, duration, scratch)
         )
         after = [server_ticks(server.process.pid) for server in servers]
-    finally:
-        for server in servers:
-            server.stop()
-        for storage in storages:
-            storage.__exit__(None, None, None)
     figures = []
     for (result, _, _), ticks_before, ticks_after in zip(results, before, after, strict=True):
         cpu = sum(t - ticks_before.get(pid, 0) for pid, t in ticks_after.items()) / CLK_TCK
