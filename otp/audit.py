@@ -1,16 +1,19 @@
-"""The audit trail: a row and a JSON log line per code, verification and change; refused
-authentications counted by the minute."""
+"""The audit trail: a row and a JSON log line per code, verification and change (with
+AUDIT_ISSUED_CODES=log a code handed out is the line alone); refused authentications counted by
+the minute."""
 
 import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 
 from otp import metrics
 from otp.core.principals import OPERATOR, REFUSALS, Action, Actor, Outcome
 from otp.exceptions import ServiceUnavailable
+from otpsite.log_config import TrailRecord
 
 audit_log = logging.getLogger("otp.audit")
 
@@ -63,9 +66,29 @@ def record(
     record.
     """
     fields = _fields(actor, action, outcome, account)
+    if outcome == Outcome.ISSUED and settings.AUDIT_ISSUED_CODES == "LOG":
+        _write_line(at, {**fields, "step": step})
+        return
     with metrics.AUDIT_WRITE_SECONDS.time(), unwritten_is_503(), connection.cursor() as cursor:
         cursor.execute(_INSERT, [_db_time(at), *fields.values(), step])
     _on_commit(at, fields if step is None else {**fields, "step": step})
+
+
+def _write_line(at: int, fields: dict) -> None:
+    """The record as its log line alone, written now: in the caller's transaction, if any, so
+    that a claimed step rolls back with a line that could not be written. Raises
+    AuditNotWritten unless the line reached stdout (a full disk, a closed pipe, no handler)."""
+    line = TrailRecord(audit_log.name, logging.INFO, "", 0, "audit", (), None)
+    line.__dict__.update(event="audit", at=at, **fields)
+    with metrics.AUDIT_WRITE_SECONDS.time():
+        try:
+            # handle(), not info(): the record is written whatever the log level.
+            audit_log.handle(line)
+        except Exception as problem:  # a write error, from logging.StreamHandler.emit
+            raise AuditNotWritten() from problem
+    if not line.kept:
+        raise AuditNotWritten()
+    _count(fields)
 
 
 def record_refusal(actor: Actor, *, outcome: Outcome, account: str, at: int) -> None:

@@ -1,5 +1,6 @@
-"""Logging set-up: Django's dictConfig, the switches that make each record cheaper, and a filter
-that keeps what clients sent out of the lines other libraries write."""
+"""Logging set-up: Django's dictConfig, the switches that make each record cheaper, a filter
+that keeps what clients sent out of the lines other libraries write, and the stdout handler that
+reports a line that must be written (TrailRecord) but was not."""
 
 import logging
 import logging.config
@@ -19,6 +20,30 @@ def configure(config: dict) -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     logging.config.dictConfig(config)
+
+
+class TrailRecord(logging.LogRecord):
+    """A line that is itself the audit record (AUDIT_ISSUED_CODES=log): written at every log
+    level, and its writer learns whether it reached the stream. `kept` turns true once a
+    TrailStreamHandler has written and flushed it; a class attribute, so never a field of the
+    line."""
+
+    kept = False
+
+
+class TrailStreamHandler(logging.StreamHandler):
+    """The stdout handler. A failed write of any other line is reported and dropped, as logging
+    does; a failed write of a TrailRecord raises to its writer, which then answers 503."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        super().emit(record)
+        if isinstance(record, TrailRecord):
+            record.kept = True
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(record, TrailRecord):
+            raise  # emit() calls this while it handles the write's exception
+        super().handleError(record)
 
 
 class WithholdClientInput(logging.Filter):

@@ -52,8 +52,12 @@ class Server:
         return self.process.returncode
 
 
-def start(command, tmp_path: Path, port: int, **env_overrides) -> Server:
-    """Start `command` from the project root and wait (bounded) until /health answers."""
+def start(
+    command, tmp_path: Path, port: int, stdout: Path | None = None, **env_overrides
+) -> Server:
+    """Start `command` from the project root and wait (bounded) until /health answers. Its
+    stdout and stderr go to the server's log, or stdout to the file `stdout` names (/dev/full,
+    say) and stderr alone to the log."""
     # Its own SQLite database in the test's folder unless the caller names another.
     env = {
         **os.environ,
@@ -64,9 +68,13 @@ def start(command, tmp_path: Path, port: int, **env_overrides) -> Server:
     }
     env.update(env_overrides)
     log_path = tmp_path / f"server-{port}.log"
-    with log_path.open("w") as log_file:
+    with log_path.open("w") as log_file, open(stdout or os.devnull, "w") as output:
         process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+            command,
+            cwd=ROOT,
+            env=env,
+            stdout=output if stdout else log_file,
+            stderr=log_file if stdout else subprocess.STDOUT,
         )
     server = Server(process, port, log_path)
     deadline = time.monotonic() + START_TIMEOUT
@@ -82,10 +90,10 @@ def start(command, tmp_path: Path, port: int, **env_overrides) -> Server:
     raise RuntimeError(f"server did not answer within {START_TIMEOUT} s:\n{server.log()}")
 
 
-def start_gunicorn(tmp_path: Path, **env_overrides) -> Server:
+def start_gunicorn(tmp_path: Path, stdout: Path | None = None, **env_overrides) -> Server:
     """The shipped configuration, as `make run` and the container start it."""
     command = [sys.executable, "-m", "gunicorn", "-c", "otpsite/gunicorn.conf.py"]
-    return start(command, tmp_path, free_port(), **env_overrides)
+    return start(command, tmp_path, free_port(), stdout, **env_overrides)
 
 
 def start_runserver(tmp_path: Path, **env_overrides) -> Server:

@@ -93,6 +93,12 @@ def list_records(command, options) -> None:
         limit=options["limit"],
     )
     listing.write_rows(command.stdout.write, rows, audit_report.COLUMNS, options["format"])
+    if settings.AUDIT_ISSUED_CODES == "LOG":
+        # On stderr: stdout stays the listing alone, for a script reading JSON or CSV.
+        command.stderr.write(
+            "codes handed out are not listed: with AUDIT_ISSUED_CODES=log their records are "
+            "the service's log lines"
+        )
 
 
 def purge_records(command, options) -> None:
