@@ -55,3 +55,10 @@ def test_the_other_bench_modules_import(tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_gc_pause_reports_both_collections(tmp_path):
+    result = run_python(tmp_path, "-m", "bench.gc_pause")
+    assert result.returncode == 0, result.stderr
+    assert "full collection, ms:" in result.stdout
+    assert "after gc.freeze(), ms:" in result.stdout
