@@ -165,6 +165,18 @@ def test_cache_url_selects_the_cache_backend(cache_url, backend):
     assert printed == backend
 
 
+@pytest.mark.parametrize(
+    "backend",
+    ["django.core.cache.backends.db.DatabaseCache", "otpsite.redis_cache.SharedRedisCache"],
+)
+def test_no_cache_the_service_can_be_given_needs_closing_after_a_request(backend):
+    # otpsite/wsgi.py stops Django closing the caches at the end of each request.
+    from django.core.cache.backends.base import BaseCache
+    from django.utils.module_loading import import_string
+
+    assert import_string(backend).close is BaseCache.close
+
+
 def test_installed_apps_stay_minimal():
     from django.conf import settings
 
