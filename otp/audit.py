@@ -66,12 +66,23 @@ def record(
     record.
     """
     fields = _fields(actor, action, outcome, account)
-    if outcome == Outcome.ISSUED and settings.AUDIT_ISSUED_CODES == "LOG":
+    if _on_the_log_alone(actor, outcome):
         _write_line(at, {**fields, "step": step})
         return
     with metrics.AUDIT_WRITE_SECONDS.time(), unwritten_is_503(), connection.cursor() as cursor:
         cursor.execute(_INSERT, [_db_time(at), *fields.values(), step])
     _on_commit(at, fields if step is None else {**fields, "step": step})
+
+
+def _on_the_log_alone(actor: Actor, outcome: Outcome) -> bool:
+    """Whether the record is its log line alone: a code handed out to a client, with
+    AUDIT_ISSUED_CODES=log. An operator's code (`manage.py otp code`) keeps its row, since that
+    command's log goes to its own terminal, not to the service's log pipeline."""
+    return (
+        outcome == Outcome.ISSUED
+        and settings.AUDIT_ISSUED_CODES == "LOG"
+        and actor.client != OPERATOR
+    )
 
 
 def _write_line(at: int, fields: dict) -> None:
@@ -84,7 +95,12 @@ def _write_line(at: int, fields: dict) -> None:
         try:
             # handle(), not info(): the record is written whatever the log level.
             audit_log.handle(line)
-        except Exception as problem:  # a write error, from logging.StreamHandler.emit
+        except Exception as problem:  # a write error, from TrailStreamHandler.emit
+            # Through logging's usual path: where stdout fails too, logging reports it on stderr.
+            audit_log.error(
+                "audit record not written, answering 503",
+                extra={"event": "audit_not_written", "error": type(problem).__name__},
+            )
             raise AuditNotWritten() from problem
     if not line.kept:
         raise AuditNotWritten()

@@ -4,6 +4,7 @@ reports a line that must be written (TrailRecord) but was not."""
 
 import logging
 import logging.config
+import os
 import re
 
 _QUERY = re.compile(r"\?\S*")
@@ -25,8 +26,7 @@ def configure(config: dict) -> None:
 class TrailRecord(logging.LogRecord):
     """A line that is itself the audit record (AUDIT_ISSUED_CODES=log): written at every log
     level, and its writer learns whether it reached the stream. `kept` turns true once a
-    TrailStreamHandler has written and flushed it; a class attribute, so never a field of the
-    line."""
+    TrailStreamHandler has written it; a class attribute, so never a field of the line."""
 
     kept = False
 
@@ -36,14 +36,26 @@ class TrailStreamHandler(logging.StreamHandler):
     does; a failed write of a TrailRecord raises to its writer, which then answers 503."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        super().emit(record)
-        if isinstance(record, TrailRecord):
-            record.kept = True
+        if not isinstance(record, TrailRecord):
+            super().emit(record)
+            return
+        self._write_through(self.format(record) + self.terminator)
+        record.kept = True
 
-    def handleError(self, record: logging.LogRecord) -> None:
-        if isinstance(record, TrailRecord):
-            raise  # emit() calls this while it handles the write's exception
-        super().handleError(record)
+    def _write_through(self, line: str) -> None:
+        """Write `line` to the stream's file descriptor, past its buffer: a line whose write
+        failed must not stay in the buffer and go out with the next line once the disk has
+        room, as the record of a code that never left. The buffered lines before it go first."""
+        self.flush()
+        try:
+            descriptor = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):  # a stream with no file (io.StringIO)
+            self.stream.write(line)
+            self.flush()
+            return
+        data = line.encode(getattr(self.stream, "encoding", None) or "utf-8")
+        while data:
+            data = data[os.write(descriptor, data) :]
 
 
 class WithholdClientInput(logging.Filter):

@@ -62,12 +62,12 @@ AUTH_FAILURE_WINDOW = env.bounded_int("AUTH_FAILURE_WINDOW", 300, low=1, high=86
 VERIFY_FAILURE_LIMIT = env.bounded_int("VERIFY_FAILURE_LIMIT", 5, low=0, high=1000)
 # Audit records older than this are deleted by `manage.py otp audit purge`.
 AUDIT_RETENTION_DAYS = env.bounded_int("AUDIT_RETENTION_DAYS", 90, low=1, high=36_500)
-# Where the audit record of each code handed out is kept. DATABASE (the default): a row, written
-# before the code is answered, and a copy as a log line. LOG: only the JSON log line on stdout,
-# written and flushed before the code is answered (a failed write: 503, no code), at every
-# LOG_LEVEL; not in `otp audit`. Verifications, refusals and changes keep their rows either way.
-# It saves the row's cost on the busiest path (docs/PERFORMANCE.md, "The audit row of a code
-# handed out").
+# Where the audit record of each code handed out to a client is kept. DATABASE (the default): a row,
+# written before the code is answered, and a copy as a log line. LOG: only the JSON log line on
+# stdout, written and flushed before the code is answered (a failed write: 503, no code), at every
+# LOG_LEVEL; not in `otp audit`. Verifications, refusals, changes and `otp code` keep their rows. It
+# saves the row's cost on the busiest path (docs/PERFORMANCE.md, "The audit row of a code handed
+# out").
 AUDIT_ISSUED_CODES = env.choice("AUDIT_ISSUED_CODES", "DATABASE", ("DATABASE", "LOG"))
 # How many reverse proxies append to X-Forwarded-For; 0 trusts only the socket address.
 TRUSTED_PROXY_COUNT = env.bounded_int("TRUSTED_PROXY_COUNT", 0, low=0, high=10)

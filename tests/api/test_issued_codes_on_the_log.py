@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 
 import pytest
 from rest_framework import status
@@ -128,24 +129,52 @@ def test_an_exclusive_step_is_not_used_up_by_a_code_whose_line_failed(
     assert answer.json()["otp"] == totp.code_at(SECRET, FROZEN_AT)
 
 
-def test_with_no_handler_to_write_the_line_no_code_leaves(authed, frozen_clock):
+@pytest.mark.parametrize("cut_off", ["disabled", "no handler"])
+def test_a_line_no_handler_writes_lets_no_code_leave(authed, frozen_clock, cut_off):
     audit_logger = logging.getLogger("otp.audit")
-    audit_logger.disabled = True
+    # Disabled, or with no handler of its own and none above it: logging's last resort writes
+    # only warnings.
+    attribute, value = ("disabled", True) if cut_off == "disabled" else ("propagate", False)
+    previous = getattr(audit_logger, attribute)
+    setattr(audit_logger, attribute, value)
     try:
         answer = authed.get("/otp")
     finally:
-        audit_logger.disabled = False
+        setattr(audit_logger, attribute, previous)
     assert answer.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
     assert answer.json() == UNAVAILABLE
 
 
-def test_the_operator_gets_the_line_and_a_listing_that_says_what_it_lacks(tmp_path):
+def test_a_line_that_failed_is_not_written_once_the_disk_has_room(
+    authed, frozen_clock, log_output, tmp_path
+):
+    handler = next(h for h in logging.getLogger().handlers if h.stream is log_output)
+    # A real file descriptor behind a buffered stream, as stdout is: first a full disk, then,
+    # on the same descriptor, a file with room.
+    stream = open(os.open("/dev/full", os.O_WRONLY), "w")  # noqa: SIM115 (closed below)
+    handler.setStream(stream)
+    try:
+        refused = authed.get("/otp", HTTP_X_REQUEST_ID="refused")
+        os.dup2(os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT), stream.fileno())
+        served = authed.get("/otp", HTTP_X_REQUEST_ID="served")
+    finally:
+        handler.setStream(log_output)
+        stream.close()
+    assert refused.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
+    assert served.status_code == status.HTTP_200_OK
+    written = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+    assert [line["request_id"] for line in written if line.get("event") == "audit"] == ["served"]
+    # The refused request's access line (not a record) went out once there was room.
+    assert {"refused", "served"} <= {line.get("request_id") for line in written}
+
+
+def test_the_operator_gets_a_row_and_a_listing_that_says_what_it_lacks(tmp_path):
     assert manage(tmp_path, "migrate", "-v0").returncode == 0
     done = manage(tmp_path, "otp", "code", "default", AUDIT_ISSUED_CODES="log")
     assert done.returncode == 0, done.stderr
-    [line] = [json.loads(text) for text in done.stderr.splitlines() if text.startswith("{")]
-    assert (line["client"], line["action"], line["outcome"]) == ("operator", "issue", "issued")
     listed = manage(tmp_path, "otp", "audit", "--format", "json", AUDIT_ISSUED_CODES="log")
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout == ""
-    assert "AUDIT_ISSUED_CODES=log" in listed.stderr
+    # `otp code`'s log goes to its own terminal: its record is a row, as without the setting.
+    [row] = [json.loads(text) for text in listed.stdout.splitlines()]
+    assert (row["client"], row["action"], row["outcome"]) == ("operator", "issue", "issued")
+    assert "since AUDIT_ISSUED_CODES=log" in listed.stderr

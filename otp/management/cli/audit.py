@@ -96,8 +96,8 @@ def list_records(command, options) -> None:
     if settings.AUDIT_ISSUED_CODES == "LOG":
         # On stderr: stdout stays the listing alone, for a script reading JSON or CSV.
         command.stderr.write(
-            "codes handed out are not listed: with AUDIT_ISSUED_CODES=log their records are "
-            "the service's log lines"
+            "codes handed out to clients since AUDIT_ISSUED_CODES=log are not listed: their "
+            "records are the service's log lines"
         )
 
 
