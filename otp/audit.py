@@ -97,10 +97,7 @@ def _write_line(at: int, fields: dict) -> None:
             audit_log.handle(line)
         except Exception as problem:  # a write error, from TrailStreamHandler.emit
             # Through logging's usual path: where stdout fails too, logging reports it on stderr.
-            audit_log.error(
-                "audit record not written, answering 503",
-                extra={"event": "audit_not_written", "error": type(problem).__name__},
-            )
+            _log_unwritten(type(problem).__name__)
             raise AuditNotWritten() from problem
     if not line.kept:
         raise AuditNotWritten()
@@ -153,15 +150,20 @@ def unwritten_is_503():
         # Any other refusal would be a 500. The error's class names the cause (e.g.
         # InsufficientPrivilege, SQLSTATE 42501) without the message, which may quote values.
         cause = problem.__cause__ or problem
-        audit_log.error(
-            "audit record not written, answering 503",
-            extra={
-                "event": "audit_not_written",
-                "error": f"{type(problem).__name__}: {type(cause).__name__}",
-                "sqlstate": getattr(cause, "sqlstate", None) or "",
-            },
+        _log_unwritten(
+            f"{type(problem).__name__}: {type(cause).__name__}",
+            sqlstate=getattr(cause, "sqlstate", None) or "",
         )
         raise AuditNotWritten() from problem
+
+
+def _log_unwritten(error: str, **details) -> None:
+    """The one line of a record that could not be written: the error's class, never its
+    message (which may quote values)."""
+    audit_log.error(
+        "audit record not written, answering 503",
+        extra={"event": "audit_not_written", "error": error, **details},
+    )
 
 
 def _on_commit(at: int, fields: dict) -> None:
