@@ -21,6 +21,7 @@ from otp.models import AcceptedStep, AuditRecord, AuthFailureWindow, VerifyFailu
 from tests.conftest import FROZEN_AT
 from tests.support.commands import call_otp, manage
 from tests.support.factories import new_client
+from tests.support.logs import audit_lines, log_lines
 from tests.support.signing import v1_headers, v2_headers, wsgi
 
 DEFAULT_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
@@ -88,14 +89,6 @@ def request_records():
     """The rows written for HTTP requests (not the operator's account and client changes)."""
     rows = AuditRecord.objects.filter(action__in=REQUEST_ACTIONS).order_by("id")
     return [dict(row, at=int(row["at"].timestamp())) for row in rows.values("at", *FIELDS, "count")]
-
-
-def log_lines(log_output):
-    return [json.loads(line) for line in log_output.getvalue().splitlines() if line.strip()]
-
-
-def audit_lines(log_output):
-    return [line for line in log_lines(log_output) if line.get("event") == "audit"]
 
 
 def record(response, action, outcome, account, client="", key="", count=1):

@@ -17,6 +17,7 @@ from otp.core import totp
 from otp.models import AuditRecord
 from tests.conftest import FROZEN_AT
 from tests.support.commands import call_otp, manage
+from tests.support.logs import audit_lines
 
 SECRET = "N52HALLTMVZHM2LDMUQHGZLLOJUXIIJB"
 UNAVAILABLE = {"error": "Service unavailable"}
@@ -41,19 +42,14 @@ class FullDisk(io.StringIO):
 
 
 @contextlib.contextmanager
-def full_disk(log_output):
-    """The log's disk full while the block runs."""
+def log_written_to(log_output, stream):
+    """The JSON log handler writes to `stream` instead of `log_output` while the block runs."""
     handler = next(h for h in logging.getLogger().handlers if h.stream is log_output)
-    handler.setStream(FullDisk())
+    handler.setStream(stream)
     try:
         yield
     finally:
         handler.setStream(log_output)
-
-
-def audit_lines(log_output) -> list[dict]:
-    lines = (json.loads(line) for line in log_output.getvalue().splitlines())
-    return [line for line in lines if line.get("event") == "audit"]
 
 
 def issued_total() -> float:
@@ -110,7 +106,7 @@ def test_the_line_is_written_at_every_log_level(authed, log_output, frozen_clock
 
 def test_a_line_that_cannot_be_written_is_a_503_without_a_code(authed, frozen_clock, log_output):
     counted = issued_total()
-    with full_disk(log_output):
+    with log_written_to(log_output, FullDisk()):
         answer = authed.get("/otp")
     assert answer.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
     assert answer.json() == UNAVAILABLE
@@ -120,7 +116,7 @@ def test_a_line_that_cannot_be_written_is_a_503_without_a_code(authed, frozen_cl
 def test_an_exclusive_step_is_not_used_up_by_a_code_whose_line_failed(
     authed, shared_login, log_output
 ):
-    with full_disk(log_output):
+    with log_written_to(log_output, FullDisk()):
         refused = authed.get(shared_login)
     assert refused.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
     # The claim rolled back with the line: the same step's code still goes to the next caller.
@@ -148,24 +144,24 @@ def test_a_line_no_handler_writes_lets_no_code_leave(authed, frozen_clock, cut_o
 def test_a_line_that_failed_is_not_written_once_the_disk_has_room(
     authed, frozen_clock, log_output, tmp_path
 ):
-    handler = next(h for h in logging.getLogger().handlers if h.stream is log_output)
     # A real file descriptor behind a buffered stream, as stdout is: first a full disk, then,
     # on the same descriptor, a file with room.
-    stream = open(os.open("/dev/full", os.O_WRONLY), "w")  # noqa: SIM115 (closed below)
-    handler.setStream(stream)
-    try:
+    with (
+        open(os.open("/dev/full", os.O_WRONLY), "w") as stream,
+        log_written_to(log_output, stream),
+    ):
         refused = authed.get("/otp", HTTP_X_REQUEST_ID="refused")
         os.dup2(os.open(tmp_path / "log", os.O_WRONLY | os.O_CREAT), stream.fileno())
         served = authed.get("/otp", HTTP_X_REQUEST_ID="served")
-    finally:
-        handler.setStream(log_output)
-        stream.close()
     assert refused.status_code == status.HTTP_503_SERVICE_UNAVAILABLE
     assert served.status_code == status.HTTP_200_OK
     written = [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
     assert [line["request_id"] for line in written if line.get("event") == "audit"] == ["served"]
-    # The refused request's access line (not a record) went out once there was room.
+    # The refused request's access line and its audit_not_written line (neither a record) went
+    # out once there was room.
     assert {"refused", "served"} <= {line.get("request_id") for line in written}
+    [unwritten] = [line for line in written if line.get("event") == "audit_not_written"]
+    assert unwritten["error"] == "OSError"
 
 
 def test_the_operator_gets_a_row_and_a_listing_that_says_what_it_lacks(tmp_path):
