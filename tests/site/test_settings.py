@@ -40,6 +40,7 @@ BAD_SETTINGS = [
     ("PORT", "70000", "PORT must be between 1 and 65535"),
     ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY must be between 1 and 64"),
     ("LOG_LEVEL", "LOUD", "LOG_LEVEL must be one of"),
+    ("AUDIT_ISSUED_CODES", "syslog", "AUDIT_ISSUED_CODES must be one of DATABASE, LOG"),
     ("ALLOWED_HOSTS", "a.example,,b.example", "ALLOWED_HOSTS must be a comma-separated list"),
     ("ENV_FILE", "/nonexistent/otp.env", "ENV_FILE names a file that does not exist"),
     ("API_KEYS", "second-key-0123456789,short", "API_KEYS item 2 is shorter than 16"),
